@@ -1,0 +1,185 @@
+//! Writing the procedure: a unit struct named after the fn, its `call` method, and its
+//! `Procedure` impl.
+//!
+//! For `async fn count(input: In, last: Option<LastEventId>) -> Result<String, E>` declared as
+//! `event_iterator(Tick, String)`, the output is, in outline:
+//!
+//! ```text
+//! pub struct count;
+//! impl count {
+//!     pub fn call(&self, input: In, ctx: &Context)
+//!         -> Result<EventIterator<Tick, String, impl Future<..>>, ORPCError>
+//!     {
+//!         let last: Option<LastEventId> = FromContext::from_context(ctx)?;
+//!         thread_local! { static SLOT: Cell<Option<Event<Tick>>> = .. }
+//!         let yielder = Yielder::new(&SLOT);
+//!         Ok(EventIterator::new(&SLOT, async move { fallible(body.await) }))
+//!     }
+//! }
+//! impl Procedure for count { .. }
+//! ```
+//!
+//! Locals the macro introduces use mixed-site hygiene, so they can't clash with the user's names.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::ItemFn;
+
+use crate::attr::Args;
+use crate::valid::{self, Kind, Procedure};
+use crate::visitor::YieldRewriter;
+
+pub fn procedure(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item: ItemFn = match syn::parse2(item.clone()) {
+        Ok(item) => item,
+        Err(e) => return fallback(item, e),
+    };
+    let args: Args = match syn::parse2(args) {
+        Ok(args) => args,
+        Err(e) => return fallback(item.to_token_stream(), e),
+    };
+    let original = item.to_token_stream();
+    let mut model = match valid::check(args, item) {
+        Ok(model) => model,
+        Err(e) => return fallback(original, e),
+    };
+    let yielder = Ident::new("__orpc_yielder", Span::mixed_site());
+    let streaming = matches!(model.kind, Kind::Stream { .. });
+    let mut rewriter = YieldRewriter::new(streaming.then(|| yielder.clone()));
+    rewriter.visit_block_mut(&mut model.body);
+    if let Err(e) = rewriter.errors.finish() {
+        return fallback(original, e);
+    }
+    expand(&model, &yielder)
+}
+
+/// The user's fn, unchanged, next to the errors: the IDE and the rest of the crate keep working,
+/// and one mistake is reported once instead of as a cascade.
+fn fallback(original: TokenStream, error: syn::Error) -> TokenStream {
+    let error = error.to_compile_error();
+    quote!(#error #original)
+}
+
+fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
+    let rt = quote!(::orpc_runtime);
+    let ctx = Ident::new("__orpc_ctx", Span::mixed_site());
+    let out = Ident::new("__orpc_out", Span::mixed_site());
+    let Procedure {
+        vis,
+        ident,
+        name,
+        ret,
+        body,
+        ..
+    } = p;
+
+    let (docs, attrs): (Vec<_>, Vec<_>) = p.attrs.iter().partition(|a| a.path().is_ident("doc"));
+    let (input_pat, input_ty) = match &p.input {
+        Some((pat, ty)) => (pat.to_token_stream(), ty.to_token_stream()),
+        None => (quote!(_), quote!(())),
+    };
+    let context_pats: Vec<_> = p.context.iter().map(|(pat, _)| pat).collect();
+    let context_tys: Vec<_> = p.context.iter().map(|(_, ty)| ty).collect();
+
+    // Converts the body's value into `Result<_, ORPCError>`, blaming the declared return type.
+    let ret_span = ret.span();
+    let finish = if p.fallible {
+        quote_spanned!(ret_span=> #rt::__private::fallible(#out))
+    } else {
+        quote_spanned!(ret_span=> #rt::__private::infallible(#out))
+    };
+    let run_body = quote! {
+        let #out = #rt::__private::body::<#ret, _>(async move #body).await;
+        #finish
+    };
+
+    let mut route = match &p.kind {
+        Kind::Plain { .. } => quote!(#rt::Route::plain(self, Self::call)),
+        Kind::Stream { .. } => quote!(#rt::Route::event_iterator(self, Self::call)),
+    };
+    if let Some(method) = &p.method {
+        let method = method.to_string();
+        route = quote!(#route.with_method(#method));
+    }
+    if let Some(path) = &p.path {
+        route = quote!(#route.with_path(#path));
+    }
+    if !p.validate {
+        route = quote!(#route.without_event_validation());
+    }
+
+    let call = match &p.kind {
+        Kind::Plain { output } => quote! {
+            /// Runs the procedure. Context parameters are extracted before the returned future
+            /// starts.
+            #(#attrs)*
+            #vis fn call(
+                &self,
+                #input_pat: #input_ty,
+                #ctx: &#rt::Context,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#output, #rt::ORPCError>,
+            > + use<> {
+                let #ctx = (|| -> ::core::result::Result<_, #rt::ORPCError> {
+                    ::core::result::Result::Ok((#(<#context_tys as #rt::FromContext>::from_context(#ctx)?,)*))
+                })();
+                async move {
+                    let (#(#context_pats,)*) = #ctx?;
+                    #run_body
+                }
+            }
+        },
+        Kind::Stream { event, done } => quote! {
+            /// Starts the procedure's event iterator. Context parameters are extracted first, so
+            /// a failure there is an error before any event.
+            #(#attrs)*
+            #vis fn call(
+                &self,
+                #input_pat: #input_ty,
+                #ctx: &#rt::Context,
+            ) -> ::core::result::Result<
+                #rt::EventIterator<
+                    #event,
+                    #done,
+                    impl ::core::future::Future<
+                        Output = ::core::result::Result<#done, #rt::ORPCError>,
+                    > + use<>,
+                >,
+                #rt::ORPCError,
+            > {
+                #(let #context_pats: #context_tys = #rt::FromContext::from_context(#ctx)?;)*
+                ::std::thread_local! {
+                    static __ORPC_SLOT: ::core::cell::Cell<::core::option::Option<#rt::Event<#event>>> =
+                        const { ::core::cell::Cell::new(::core::option::Option::None) };
+                }
+                #[allow(unused_variables)]
+                let #yielder = #rt::__private::Yielder::<#event>::new(&__ORPC_SLOT);
+                ::core::result::Result::Ok(#rt::EventIterator::new(&__ORPC_SLOT, async move {
+                    #run_body
+                }))
+            }
+        },
+    };
+
+    quote! {
+        #(#docs)*
+        #[allow(non_camel_case_types)]
+        #[derive(Debug, Clone, Copy, Default)]
+        #vis struct #ident;
+
+        impl #ident {
+            #call
+        }
+
+        impl #rt::Procedure for #ident {
+            const NAME: &'static str = #name;
+            type Input = #input_ty;
+
+            fn into_route(self) -> #rt::Route {
+                #route
+            }
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Checking the parsed arguments against the function, and building the model `expand` uses.
+//!
+//! All problems found are reported together, each at the token the user has to change.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{
+    Attribute, Block, FnArg, Ident, ItemFn, Pat, PathArguments, ReturnType, Type, Visibility,
+};
+
+use crate::attr::Args;
+
+/// A procedure as `expand` needs it.
+pub struct Procedure {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub ident: Ident,
+    pub name: String,
+    pub input: Option<(Pat, Type)>,
+    pub context: Vec<(Pat, Type)>,
+    /// The fn's declared return type, `()` when it declares none.
+    pub ret: Type,
+    /// Whether `ret` is a `Result<_, E>`, whose error converts into `ORPCError`.
+    pub fallible: bool,
+    pub kind: Kind,
+    pub method: Option<Ident>,
+    pub path: Option<String>,
+    pub validate: bool,
+    pub body: Block,
+}
+
+pub enum Kind {
+    /// A request/response procedure; `output` is what the client receives.
+    Plain { output: Type },
+    /// An event iterator of `event`s that finishes with a `done` value of type `done`.
+    Stream { event: Type, done: Type },
+}
+
+const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+pub fn check(args: Args, item: ItemFn) -> syn::Result<Procedure> {
+    let mut errors = Errors::default();
+    let sig = &item.sig;
+
+    if sig.asyncness.is_none() {
+        errors.push(
+            sig.fn_token.span(),
+            "#[procedure] needs an `async fn`; add `async` before `fn`",
+        );
+    }
+    if let Some(c) = &sig.constness {
+        errors.push(c.span(), "a procedure can't be `const fn`; remove `const`");
+    }
+    if let Some(u) = &sig.unsafety {
+        errors.push(
+            u.span(),
+            "a procedure can't be `unsafe fn`; remove `unsafe`",
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push(abi.span(), "a procedure can't declare an ABI; remove it");
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        errors.push(
+            sig.generics.span(),
+            "generic procedures are not supported: a procedure is served with one concrete input \
+             and output type; write a non-generic fn that calls your generic code",
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(variadic.span(), "a procedure can't be variadic");
+    }
+
+    let mut input = None;
+    let mut context = Vec::new();
+    for arg in &sig.inputs {
+        match arg {
+            FnArg::Receiver(receiver) => errors.push(
+                receiver.span(),
+                "a procedure can't take `self`; write a free `async fn` and take shared state as a \
+                 `Data<T>` parameter",
+            ),
+            FnArg::Typed(typed) => {
+                let is_input = matches!(&*typed.pat, Pat::Ident(p) if p.ident == "input" || p.ident == "_input");
+                let param = ((*typed.pat).clone(), (*typed.ty).clone());
+                if !is_input {
+                    context.push(param);
+                } else if input.replace(param).is_some() {
+                    errors.push(typed.pat.span(), "only one parameter can be the `input`");
+                }
+            }
+        }
+    }
+
+    let (ret, declared) = match &sig.output {
+        ReturnType::Default => (syn::parse_quote!(()), None),
+        ReturnType::Type(_, ty) => ((**ty).clone(), Some(ty.span())),
+    };
+    let ok_type = result_ok_type(&ret);
+    let fallible = ok_type.is_some();
+    let produced = ok_type.unwrap_or(&ret).clone();
+
+    let kind = match args.output {
+        None => Kind::Plain { output: produced },
+        Some(output) => {
+            match (&output.ret, declared) {
+                (Some(done), None) => errors.push(
+                    output.span,
+                    format!(
+                        "`event_iterator(_, {})` declares a return value, so the fn must return it: \
+                         add `-> {0}` or `-> Result<{0}, ORPCError>`",
+                        quote::ToTokens::to_token_stream(done)
+                    ),
+                ),
+                (None, Some(span)) if !is_unit(&produced) => errors.push(
+                    span,
+                    "this fn returns a value, but `event_iterator(T)` declares none: declare its \
+                     type as `event_iterator(T, ReturnType)`, or return `()`",
+                ),
+                _ => {}
+            }
+            let done = output.ret.unwrap_or_else(|| syn::parse_quote!(()));
+            Kind::Stream {
+                event: output.event,
+                done,
+            }
+        }
+    };
+
+    if let Some(method) = &args.method {
+        if !METHODS.contains(&method.to_string().as_str()) {
+            errors.push(
+                method.span(),
+                format!(
+                    "unknown method `{method}`; use one of {}",
+                    METHODS.join(", ")
+                ),
+            );
+        }
+    }
+    let path = args.path.map(|p| {
+        let value = p.value();
+        if !value.starts_with('/') {
+            errors.push(
+                p.span(),
+                "an OpenAPI path starts with `/`, e.g. `path = \"/count\"`",
+            );
+        }
+        value
+    });
+    let name = match args.name {
+        Some(name) => {
+            let value = name.value();
+            let valid = !value.is_empty()
+                && value.split('/').all(|segment| {
+                    !segment.is_empty()
+                        && segment
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                });
+            if !valid {
+                errors.push(name.span(), "a procedure name is one or more `/`-separated segments of letters, digits, `_` or `-`");
+            }
+            value
+        }
+        None => sig.ident.to_string().trim_start_matches("r#").to_owned(),
+    };
+
+    errors.finish()?;
+    Ok(Procedure {
+        attrs: item.attrs,
+        vis: item.vis,
+        ident: item.sig.ident,
+        name,
+        input,
+        context,
+        ret,
+        fallible,
+        kind,
+        method: args.method,
+        path,
+        validate: args.validate.is_none_or(|b| b.value),
+        body: *item.block,
+    })
+}
+
+/// `T` when `ty` is written as `Result<T, ..>` (any path ending in `Result`).
+fn result_ok_type(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().filter_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    });
+    // `Result<T, E>`, or an alias such as `io::Result<T>`.
+    types.next()
+}
+
+fn is_unit(ty: &Type) -> bool {
+    matches!(ty, Type::Tuple(t) if t.elems.is_empty())
+}
+
+#[derive(Default)]
+pub struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub fn push(&mut self, span: Span, message: impl std::fmt::Display) {
+        let error = syn::Error::new(span, message);
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub fn finish(self) -> syn::Result<()> {
+        self.0.map_or(Ok(()), Err)
+    }
+}

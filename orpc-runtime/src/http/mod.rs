@@ -1,0 +1,1 @@
+//! The actix-web transport.

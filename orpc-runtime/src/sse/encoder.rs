@@ -1,0 +1,326 @@
+//! Writing frames as `text/event-stream` bytes.
+//!
+//! Each frame is written as: one `: comment` line per comment, `event:`, `retry:`, `id:`, one
+//! `data:` line per line of the payload, then a blank line, the order oRPC 1.x uses. Payloads are
+//! JSON written straight into the encoder's buffer; with the [`Envelope::Rpc`] envelope they are
+//! wrapped as `{"json":..}` for oRPC's RPC protocol.
+//!
+//! Guarantees:
+//! - A frame is written whole or not at all: if its payload fails to serialize, the buffer is
+//!   cut back to where the frame began.
+//! - Nothing written can end a line early: ids and comments are checked by the caller
+//!   ([`EventMeta::check`](crate::EventMeta::check)) and are checked again here, and payload text
+//!   is split on CR, LF and CRLF into separate `data:` lines, which a decoder joins back with LF.
+//! - The buffer is reused: taking its bytes keeps its allocation for the next frames.
+
+use std::any::TypeId;
+use std::io::Write as _;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::Serialize;
+
+use crate::{EventMeta, ORPCError};
+
+/// How payloads are wrapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Envelope {
+    /// oRPC's RPC protocol: `{"json": value}`, and `{}` for a unit return value.
+    Rpc,
+    /// Plain JSON, as the OpenAPI protocol sends it; a unit return value is `null`.
+    Plain,
+}
+
+/// A frame that could not be encoded. Nothing of it was written.
+#[derive(Debug)]
+pub enum EncodeError {
+    /// The payload failed to serialize.
+    Json(serde_json::Error),
+    /// An id or comment holds CR, LF or NUL.
+    Meta(crate::InvalidMeta),
+}
+
+impl std::fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EncodeError::Json(e) => write!(f, "payload does not serialize: {e}"),
+            EncodeError::Meta(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+/// Encodes frames into a reusable buffer.
+///
+/// ```
+/// use orpc_runtime::sse::{Encoder, Envelope};
+/// use orpc_runtime::EventMeta;
+///
+/// let mut enc = Encoder::new(Envelope::Rpc);
+/// enc.message(&EventMeta::new().id(1u32), &serde_json::json!({ "i": 1 })).unwrap();
+/// assert_eq!(&enc.take()[..], b"event: message\nid: 1\ndata: {\"json\":{\"i\":1}}\n\n");
+/// ```
+#[derive(Debug)]
+pub struct Encoder {
+    buf: BytesMut,
+    envelope: Envelope,
+}
+
+impl Encoder {
+    /// An empty encoder.
+    pub fn new(envelope: Envelope) -> Self {
+        Encoder {
+            buf: BytesMut::with_capacity(4096),
+            envelope,
+        }
+    }
+
+    /// How many bytes are waiting to be taken.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether no bytes are waiting.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Takes the bytes written so far.
+    pub fn take(&mut self) -> Bytes {
+        self.buf.split().freeze()
+    }
+
+    /// A `: text` comment line, as sent to open a stream or keep it alive. Line breaks in `text`
+    /// start further comment lines.
+    pub fn comment(&mut self, text: &str) {
+        for line in lines(text) {
+            self.buf.put_slice(b": ");
+            self.buf.put_slice(line.as_bytes());
+            self.buf.put_u8(b'\n');
+        }
+        self.buf.put_u8(b'\n');
+    }
+
+    /// An `event: message` frame.
+    pub fn message<T: Serialize + ?Sized>(
+        &mut self,
+        meta: &EventMeta,
+        data: &T,
+    ) -> Result<(), EncodeError> {
+        meta.check().map_err(EncodeError::Meta)?;
+        let start = self.buf.len();
+        for comment in &meta.comments {
+            self.buf.put_slice(b": ");
+            self.buf.put_slice(comment.as_bytes());
+            self.buf.put_u8(b'\n');
+        }
+        self.buf.put_slice(b"event: message\n");
+        if let Some(retry) = meta.retry {
+            self.buf.put_slice(b"retry: ");
+            let millis = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
+            self.buf
+                .put_slice(itoa::Buffer::new().format(millis).as_bytes());
+            self.buf.put_u8(b'\n');
+        }
+        if let Some(id) = &meta.id {
+            self.buf.put_slice(b"id: ");
+            self.buf.put_slice(id.as_str().as_bytes());
+            self.buf.put_u8(b'\n');
+        }
+        self.payload(start, data, false)
+    }
+
+    /// An `event: done` frame carrying the return value.
+    pub fn done<R: Serialize + 'static>(&mut self, value: &R) -> Result<(), EncodeError> {
+        let start = self.buf.len();
+        self.buf.put_slice(b"event: done\n");
+        self.payload(start, value, TypeId::of::<R>() == TypeId::of::<()>())
+    }
+
+    /// An `event: error` frame carrying the error object.
+    pub fn error(&mut self, error: &ORPCError) -> Result<(), EncodeError> {
+        let start = self.buf.len();
+        self.buf.put_slice(b"event: error\n");
+        self.payload(start, error, false)
+    }
+
+    /// The `data:` lines and the closing blank line. On failure, cuts the buffer back to `start`.
+    fn payload<T: Serialize + ?Sized>(
+        &mut self,
+        start: usize,
+        value: &T,
+        unit: bool,
+    ) -> Result<(), EncodeError> {
+        self.buf.put_slice(b"data: ");
+        let data_start = self.buf.len();
+        let written = match (self.envelope, unit) {
+            (Envelope::Rpc, true) => {
+                self.buf.put_slice(b"{}");
+                Ok(())
+            }
+            (Envelope::Plain, true) => {
+                self.buf.put_slice(b"null");
+                Ok(())
+            }
+            (Envelope::Rpc, false) => {
+                self.buf.put_slice(b"{\"json\":");
+                let written = serde_json::to_writer((&mut self.buf).writer(), value);
+                self.buf.put_u8(b'}');
+                written
+            }
+            (Envelope::Plain, false) => serde_json::to_writer((&mut self.buf).writer(), value),
+        };
+        if let Err(error) = written {
+            self.buf.truncate(start);
+            return Err(EncodeError::Json(error));
+        }
+        // Compact JSON has no raw line breaks, but a `RawValue` inside the payload can.
+        if self.buf[data_start..]
+            .iter()
+            .any(|&b| b == b'\n' || b == b'\r')
+        {
+            let text = self.buf.split_off(data_start);
+            self.buf.truncate(data_start - b"data: ".len());
+            let text = String::from_utf8_lossy(&text);
+            for line in lines(&text) {
+                self.buf.put_slice(b"data: ");
+                self.buf.put_slice(line.as_bytes());
+                self.buf.put_u8(b'\n');
+            }
+        } else {
+            self.buf.put_u8(b'\n');
+        }
+        self.buf.put_u8(b'\n');
+        Ok(())
+    }
+
+    /// Writes raw text as `data:` lines of an `event: message` frame; used for plain-text streams
+    /// and tests of the line splitting.
+    pub fn text_message(&mut self, text: &str) {
+        self.buf.put_slice(b"event: message\n");
+        for line in lines(text) {
+            let _ = write!((&mut self.buf).writer(), "data: {line}\n");
+        }
+        self.buf.put_u8(b'\n');
+    }
+}
+
+/// Splits on CRLF, CR and LF, as an SSE decoder does. An empty text is one empty line.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.find(['\r', '\n']) {
+            None => {
+                rest = None;
+                Some(current)
+            }
+            Some(at) => {
+                let skip = if current[at..].starts_with("\r\n") {
+                    2
+                } else {
+                    1
+                };
+                rest = Some(&current[at + skip..]);
+                Some(&current[..at])
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn text(enc: &mut Encoder) -> String {
+        String::from_utf8(enc.take().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn fields_come_in_orpc_order() {
+        let mut enc = Encoder::new(Envelope::Rpc);
+        let meta = EventMeta::new()
+            .comment("hello")
+            .comment("world")
+            .retry(Duration::from_millis(2500))
+            .id("α-1");
+        enc.message(&meta, &serde_json::json!({"n": 1})).unwrap();
+        assert_eq!(
+            text(&mut enc),
+            ": hello\n: world\nevent: message\nretry: 2500\nid: α-1\ndata: {\"json\":{\"n\":1}}\n\n"
+        );
+    }
+
+    #[test]
+    fn unit_and_errors_per_envelope() {
+        let mut rpc = Encoder::new(Envelope::Rpc);
+        rpc.done(&()).unwrap();
+        rpc.done(&"done!").unwrap();
+        rpc.error(&ORPCError::bad_request("nope")).unwrap();
+        assert_eq!(
+            text(&mut rpc),
+            "event: done\ndata: {}\n\nevent: done\ndata: {\"json\":\"done!\"}\n\n\
+             event: error\ndata: {\"json\":{\"defined\":false,\"code\":\"BAD_REQUEST\",\"status\":400,\"message\":\"nope\"}}\n\n"
+        );
+        let mut plain = Encoder::new(Envelope::Plain);
+        plain.done(&()).unwrap();
+        plain.message(&EventMeta::new(), &"x").unwrap();
+        assert_eq!(
+            text(&mut plain),
+            "event: done\ndata: null\n\nevent: message\ndata: \"x\"\n\n"
+        );
+    }
+
+    #[test]
+    fn every_line_break_form_splits_data() {
+        let mut enc = Encoder::new(Envelope::Plain);
+        enc.text_message("a\nb\r\nc\rd\n\nü€😀");
+        assert_eq!(
+            text(&mut enc),
+            "event: message\ndata: a\ndata: b\ndata: c\ndata: d\ndata: \ndata: ü€😀\n\n"
+        );
+        enc.text_message("");
+        assert_eq!(text(&mut enc), "event: message\ndata: \n\n");
+    }
+
+    #[test]
+    fn strings_with_line_breaks_stay_on_one_json_line() {
+        let mut enc = Encoder::new(Envelope::Rpc);
+        enc.message(&EventMeta::new(), &"x\r\ny\rz\n").unwrap();
+        assert_eq!(
+            text(&mut enc),
+            "event: message\ndata: {\"json\":\"x\\r\\ny\\rz\\n\"}\n\n"
+        );
+    }
+
+    #[test]
+    fn raw_json_with_line_breaks_becomes_several_data_lines() {
+        let raw = serde_json::value::RawValue::from_string("{\n\"a\": 1\r\n}".into()).unwrap();
+        let mut enc = Encoder::new(Envelope::Plain);
+        enc.message(&EventMeta::new(), &raw).unwrap();
+        assert_eq!(
+            text(&mut enc),
+            "event: message\ndata: {\ndata: \"a\": 1\ndata: }\n\n"
+        );
+    }
+
+    #[test]
+    fn failed_frames_leave_nothing_behind() {
+        let mut enc = Encoder::new(Envelope::Rpc);
+        enc.comment("open");
+        let before = enc.len();
+        let mut bad_keys = std::collections::HashMap::new();
+        bad_keys.insert((1, 2), 3);
+        assert!(matches!(
+            enc.message(&EventMeta::new().id(1u8), &bad_keys),
+            Err(EncodeError::Json(_))
+        ));
+        assert!(matches!(
+            enc.message(&EventMeta::new().id("a\nb"), &1),
+            Err(EncodeError::Meta(_))
+        ));
+        assert_eq!(enc.len(), before);
+        assert_eq!(text(&mut enc), ": open\n\n");
+    }
+}

@@ -1,0 +1,279 @@
+//! One event of an event iterator: its data and its SSE metadata.
+//!
+//! Metadata fields become SSE lines (`id:`, `retry:`, `: comment`). A CR, LF or NUL inside an id
+//! or a comment would end the line early and let the rest forge new fields or events, so
+//! [`EventMeta::check`] refuses them. The event iterator runs that check before an event leaves
+//! the stream: a refused event is never sent, and the stream ends with an internal error instead.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use compact_str::CompactString;
+
+/// An event's id, sent as the SSE `id:` field and echoed back as `Last-Event-ID` on reconnect.
+///
+/// Ids up to 24 bytes are stored inline, so numeric ids cost no allocation.
+///
+/// ```
+/// use orpc_runtime::EventId;
+///
+/// assert_eq!(EventId::from(42u32).as_str(), "42");
+/// assert_eq!(EventId::from("α-1").as_str(), "α-1");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct EventId(CompactString);
+
+impl EventId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&str> for EventId {
+    fn from(s: &str) -> Self {
+        EventId(CompactString::from(s))
+    }
+}
+
+impl From<String> for EventId {
+    fn from(s: String) -> Self {
+        EventId(CompactString::from(s))
+    }
+}
+
+impl From<&String> for EventId {
+    fn from(s: &String) -> Self {
+        EventId::from(s.as_str())
+    }
+}
+
+impl From<Cow<'_, str>> for EventId {
+    fn from(s: Cow<'_, str>) -> Self {
+        EventId::from(s.as_ref())
+    }
+}
+
+macro_rules! event_id_from_integers {
+    ($($int:ty),*) => {$(
+        impl From<$int> for EventId {
+            fn from(n: $int) -> Self {
+                EventId(compact_str::ToCompactString::to_compact_string(&n))
+            }
+        }
+    )*};
+}
+event_id_from_integers!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+
+/// Why an event's metadata was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvalidMeta {
+    /// The id contains CR, LF or NUL.
+    Id,
+    /// A comment contains CR or LF (or NUL).
+    Comment,
+}
+
+impl fmt::Display for InvalidMeta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InvalidMeta::Id => f.write_str("event id contains CR, LF or NUL"),
+            InvalidMeta::Comment => f.write_str("event comment contains CR, LF or NUL"),
+        }
+    }
+}
+
+impl std::error::Error for InvalidMeta {}
+
+/// The SSE metadata of one event: `id`, `retry` and comments.
+///
+/// ```
+/// use std::time::Duration;
+/// use orpc_runtime::EventMeta;
+///
+/// let meta = EventMeta::new().id(7u32).retry(Duration::from_secs(1)).comment("hi");
+/// assert!(meta.check().is_ok());
+/// assert!(EventMeta::new().id("bad\nid").check().is_err());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventMeta {
+    /// The `id:` field.
+    pub id: Option<EventId>,
+    /// The `retry:` field: how long a client waits before reconnecting.
+    pub retry: Option<Duration>,
+    /// `: comment` lines sent before the event.
+    pub comments: Vec<Cow<'static, str>>,
+}
+
+impl EventMeta {
+    /// Metadata with no fields set.
+    pub const fn new() -> Self {
+        EventMeta {
+            id: None,
+            retry: None,
+            comments: Vec::new(),
+        }
+    }
+
+    /// Sets the id.
+    pub fn id(mut self, id: impl Into<EventId>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// Sets the reconnection delay.
+    pub fn retry(mut self, retry: Duration) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Adds one comment line.
+    pub fn comment(mut self, comment: impl Into<Cow<'static, str>>) -> Self {
+        self.comments.push(comment.into());
+        self
+    }
+
+    /// Adds several comment lines.
+    pub fn comments<C: Into<Cow<'static, str>>>(
+        mut self,
+        comments: impl IntoIterator<Item = C>,
+    ) -> Self {
+        self.comments.extend(comments.into_iter().map(Into::into));
+        self
+    }
+
+    /// Whether no field is set.
+    pub fn is_empty(&self) -> bool {
+        self.id.is_none() && self.retry.is_none() && self.comments.is_empty()
+    }
+
+    /// Refuses ids and comments that would break out of their SSE line.
+    pub fn check(&self) -> Result<(), InvalidMeta> {
+        let breaks_line = |s: &str| s.bytes().any(|b| matches!(b, b'\r' | b'\n' | b'\0'));
+        if self.id.as_ref().is_some_and(|id| breaks_line(id.as_str())) {
+            return Err(InvalidMeta::Id);
+        }
+        if self.comments.iter().any(|c| breaks_line(c)) {
+            return Err(InvalidMeta::Comment);
+        }
+        Ok(())
+    }
+}
+
+/// An event: the value a handler yields, with its metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event<T> {
+    /// The yielded value, sent as the event's `data`.
+    pub data: T,
+    /// The SSE metadata.
+    pub meta: EventMeta,
+}
+
+impl<T> Event<T> {
+    /// An event without metadata.
+    pub const fn new(data: T) -> Self {
+        Event {
+            data,
+            meta: EventMeta::new(),
+        }
+    }
+
+    /// An event with metadata.
+    pub const fn with_meta(data: T, meta: EventMeta) -> Self {
+        Event { data, meta }
+    }
+}
+
+/// The `Last-Event-ID` a reconnecting client sent: the id of the last event it received.
+///
+/// Declare `last_event_id: Option<LastEventId>` in a handler to receive it. A header that is not
+/// valid text, is longer than [`LastEventId::MAX_LEN`] bytes or holds control characters is treated
+/// as absent.
+///
+/// ```
+/// use orpc_runtime::LastEventId;
+///
+/// let id = LastEventId::new("41").unwrap();
+/// assert_eq!(id.parse::<u32>(), Some(41));
+/// assert!(LastEventId::new("a\u{7}b").is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LastEventId(EventId);
+
+impl LastEventId {
+    /// The longest id accepted from a client.
+    pub const MAX_LEN: usize = 1024;
+
+    /// Accepts an id sent by a client, or `None` when it is too long or holds control characters.
+    pub fn new(id: &str) -> Option<Self> {
+        let acceptable = id.len() <= Self::MAX_LEN && !id.chars().any(char::is_control);
+        acceptable.then(|| LastEventId(EventId::from(id)))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The id parsed as a number (or any `FromStr` type), `None` when it does not parse.
+    pub fn parse<N: std::str::FromStr>(&self) -> Option<N> {
+        self.as_str().parse().ok()
+    }
+}
+
+impl fmt::Display for LastEventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<LastEventId> for EventId {
+    fn from(id: LastEventId) -> Self {
+        id.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_line_breaking_character_is_refused() {
+        for bad in ["a\rb", "a\nb", "a\r\nb", "a\0b"] {
+            assert_eq!(
+                EventMeta::new().id(bad).check(),
+                Err(InvalidMeta::Id),
+                "{bad:?}"
+            );
+            assert_eq!(
+                EventMeta::new().comment(bad.to_owned()).check(),
+                Err(InvalidMeta::Comment)
+            );
+        }
+        assert!(EventMeta::new()
+            .id("α-1")
+            .comment("ünïcode")
+            .check()
+            .is_ok());
+    }
+
+    #[test]
+    fn hostile_last_event_ids_are_absent() {
+        assert!(LastEventId::new(&"9".repeat(LastEventId::MAX_LEN + 1)).is_none());
+        assert!(LastEventId::new("1\r\n").is_none());
+        assert_eq!(LastEventId::new("").map(|id| id.parse::<u32>()), Some(None));
+    }
+}
