@@ -1,1 +1,35 @@
-//! The actix-web transport.
+//! The actix-web transport: routes, request decoding, the SSE response body, disconnects and
+//! shutdown.
+//!
+//! ```no_run
+//! use actix_web::{web, App, HttpServer};
+//! use orpc_runtime::http::{self, Router};
+//!
+//! # #[orpc_runtime::procedure] async fn echo(input: String) -> String { input }
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let router = Router::new().procedure(echo);
+//!     let app_router = router.clone();
+//!     let server = HttpServer::new(move || {
+//!         App::new()
+//!             .service(web::scope("/rpc").configure(app_router.rpc()))
+//!             .service(web::scope("/api").configure(app_router.openapi()))
+//!     })
+//!     .on_connect(http::watch_disconnects) // cleanup within 1 s of a client leaving
+//!     .disable_signals() // `run_until_signal` handles them, ending streams first
+//!     .shutdown_timeout(1)
+//!     .bind("127.0.0.1:8787")?
+//!     .run();
+//!     http::run_until_signal(server, &router).await
+//! }
+//! ```
+
+mod disconnect;
+mod input;
+mod response;
+mod router;
+mod shutdown;
+
+pub use disconnect::watch_disconnects;
+pub use router::Router;
+pub use shutdown::run_until_signal;

@@ -1,0 +1,266 @@
+//! The router: procedures by name, mounted on an actix-web `App` under the RPC protocol, the
+//! OpenAPI protocol, or both.
+//!
+//! - RPC (oRPC's `RPCLink`): `POST {scope}/{name}` with `{"json": input}`; answers
+//!   `{"json": output}`, `{"json": error}` with the error's status, or an SSE stream whose data
+//!   lines carry `{"json": value}`. Any other method answers 405 `METHOD_NOT_SUPPORTED`.
+//! - OpenAPI (oRPC's `OpenAPILink`, browsers' `EventSource`): one route per procedure, `POST
+//!   /{name}` unless the procedure sets `method` and `path`; plain JSON in and out. `GET` routes
+//!   read their input from the query string.
+//!
+//! The router is cheap to clone; build it once, outside `HttpServer::new`, so that every worker
+//! shares its shutdown signal.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use tokio_util::sync::CancellationToken;
+
+use super::disconnect::DisconnectWatch;
+use super::input::{decode_body, read_body};
+use super::response::SseBody;
+use crate::procedure::Handler;
+use crate::sse::{Envelope, KeepAlive};
+use crate::{Context, ORPCError, Procedure, RawInput, Route};
+
+/// The default request body limit: 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Procedures by name, with the settings they are served with.
+///
+/// ```
+/// use orpc_runtime::http::Router;
+/// use orpc_runtime::sse::KeepAlive;
+///
+/// # #[orpc_runtime::procedure] async fn echo(input: String) -> String { input }
+/// let router = Router::new()
+///     .procedure(echo)
+///     .keep_alive(KeepAlive::default().interval(None))
+///     .body_limit(64 * 1024);
+/// let app = actix_web::App::new().service(actix_web::web::scope("/rpc").configure(router.rpc()));
+/// # let _ = app;
+/// ```
+#[derive(Clone)]
+pub struct Router {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
+    routes: HashMap<&'static str, Arc<Route>>,
+    keep_alive: Arc<KeepAlive>,
+    body_limit: usize,
+    shutdown: CancellationToken,
+}
+
+impl Default for Router {
+    fn default() -> Self {
+        Router::new()
+    }
+}
+
+impl Router {
+    /// A router with no procedures, 5 s keep-alive and a 1 MiB body limit.
+    pub fn new() -> Self {
+        Router {
+            inner: Arc::new(Inner {
+                routes: HashMap::new(),
+                keep_alive: Arc::new(KeepAlive::default()),
+                body_limit: DEFAULT_BODY_LIMIT,
+                shutdown: CancellationToken::new(),
+            }),
+        }
+    }
+
+    /// Registers a procedure under its name. A later procedure with the same name replaces it.
+    pub fn procedure(self, procedure: impl Procedure) -> Self {
+        self.route(procedure.into_route())
+    }
+
+    /// Registers an already erased procedure.
+    pub fn route(mut self, route: Route) -> Self {
+        Arc::make_mut(&mut self.inner)
+            .routes
+            .insert(route.name, Arc::new(route));
+        self
+    }
+
+    /// Sets the keep-alive and initial comments of event-iterator responses.
+    pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
+        Arc::make_mut(&mut self.inner).keep_alive = Arc::new(keep_alive);
+        self
+    }
+
+    /// Sets the largest request body accepted; larger ones get 413 `PAYLOAD_TOO_LARGE`.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        Arc::make_mut(&mut self.inner).body_limit = bytes;
+        self
+    }
+
+    /// The registered routes.
+    pub fn routes(&self) -> impl Iterator<Item = &Route> {
+        self.inner.routes.values().map(|r| &**r)
+    }
+
+    /// Ends every open stream of this router, and every one opened later, without a `done`
+    /// frame, so that clients reconnect elsewhere. Their cleanup runs as they are dropped.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+    }
+
+    /// Mounts the RPC protocol: `cfg` is usually a scope such as `web::scope("/rpc")`.
+    pub fn rpc(&self) -> impl FnOnce(&mut web::ServiceConfig) {
+        let router = self.clone();
+        move |cfg| {
+            cfg.route(
+                "/{name:.*}",
+                web::to(move |req: HttpRequest, payload: web::Payload| {
+                    let router = router.clone();
+                    async move { router.serve_rpc(req, payload).await }
+                }),
+            );
+        }
+    }
+
+    /// Mounts the OpenAPI protocol: `cfg` is usually a scope such as `web::scope("/api")`.
+    pub fn openapi(&self) -> impl FnOnce(&mut web::ServiceConfig) {
+        let router = self.clone();
+        move |cfg| {
+            let mut by_path: HashMap<String, Vec<Arc<Route>>> = HashMap::new();
+            for route in router.inner.routes.values() {
+                by_path
+                    .entry(openapi_path(route))
+                    .or_default()
+                    .push(route.clone());
+            }
+            for (path, routes) in by_path {
+                let mut resource = web::resource(path);
+                for route in routes {
+                    let method = Method::from_bytes(route.method.unwrap_or("POST").as_bytes())
+                        .unwrap_or(Method::POST);
+                    let router = router.clone();
+                    resource = resource.route(web::method(method).to(
+                        move |req: HttpRequest, payload: web::Payload| {
+                            let (router, route) = (router.clone(), route.clone());
+                            async move { router.serve_openapi(&route, req, payload).await }
+                        },
+                    ));
+                }
+                let resource = resource.default_service(web::to(|| async {
+                    error_response(&ORPCError::new("METHOD_NOT_SUPPORTED"), Envelope::Plain)
+                }));
+                cfg.service(resource);
+            }
+            cfg.default_service(web::to(|req: HttpRequest| async move {
+                let message = format!("No procedure at {}", req.path());
+                error_response(&ORPCError::not_found(message), Envelope::Plain)
+            }));
+        }
+    }
+
+    async fn serve_rpc(&self, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+        let name = req.match_info().get("name").unwrap_or("");
+        let Some(route) = self.inner.routes.get(name) else {
+            return error_response(
+                &ORPCError::not_found(format!("No procedure named {name:?}")),
+                Envelope::Rpc,
+            );
+        };
+        if req.method() != Method::POST {
+            let error = ORPCError::new("METHOD_NOT_SUPPORTED")
+                .with_message("RPC procedures are called with POST");
+            return error_response(&error, Envelope::Rpc);
+        }
+        let input = match read_body(&req, payload, self.inner.body_limit).await {
+            Ok(body) => decode_body(&req, &body, Envelope::Rpc),
+            Err(error) => Err(error),
+        };
+        match input {
+            Ok(input) => self.call(route, input, &req, Envelope::Rpc).await,
+            Err(error) => error_response(&error, Envelope::Rpc),
+        }
+    }
+
+    async fn serve_openapi(
+        &self,
+        route: &Route,
+        req: HttpRequest,
+        payload: web::Payload,
+    ) -> HttpResponse {
+        let input = if req.method() == Method::GET {
+            Ok(RawInput::Query(req.query_string().to_owned()))
+        } else {
+            match read_body(&req, payload, self.inner.body_limit).await {
+                Ok(body) => decode_body(&req, &body, Envelope::Plain),
+                Err(error) => Err(error),
+            }
+        };
+        match input {
+            Ok(input) => self.call(route, input, &req, Envelope::Plain).await,
+            Err(error) => error_response(&error, Envelope::Plain),
+        }
+    }
+
+    async fn call(
+        &self,
+        route: &Route,
+        input: RawInput,
+        req: &HttpRequest,
+        envelope: Envelope,
+    ) -> HttpResponse {
+        let ctx = Context::from_request(req);
+        match &route.handler {
+            Handler::Plain(handler) => match handler(input, &ctx).await {
+                Ok(json) => {
+                    let body = match envelope {
+                        Envelope::Rpc => [&b"{\"json\":"[..], &json, b"}"].concat().into(),
+                        Envelope::Plain => json,
+                    };
+                    HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body(body)
+                }
+                Err(error) => error_response(&error, envelope),
+            },
+            Handler::Stream(handler) => match handler(input, &ctx) {
+                Ok(source) => {
+                    let body = SseBody::new(
+                        source,
+                        envelope,
+                        self.inner.keep_alive.clone(),
+                        DisconnectWatch::new(req),
+                        self.inner.shutdown.clone().cancelled_owned(),
+                    );
+                    HttpResponse::Ok()
+                        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+                        .insert_header((header::CACHE_CONTROL, "no-cache"))
+                        .insert_header(("x-accel-buffering", "no"))
+                        .body(body)
+                }
+                Err(error) => error_response(&error, envelope),
+            },
+        }
+    }
+}
+
+/// The OpenAPI path of a route: its own, or `/{name}`.
+pub(crate) fn openapi_path(route: &Route) -> String {
+    route
+        .path
+        .map_or_else(|| format!("/{}", route.name), str::to_owned)
+}
+
+/// An error before any stream started: the error's status, and the error object as the body.
+pub(crate) fn error_response(error: &ORPCError, envelope: Envelope) -> HttpResponse {
+    let status = StatusCode::from_u16(error.status)
+        .ok()
+        .filter(|s| s.is_client_error() || s.is_server_error())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = match envelope {
+        Envelope::Rpc => serde_json::json!({ "json": error }),
+        Envelope::Plain => serde_json::to_value(error).unwrap_or_default(),
+    };
+    HttpResponse::build(status).json(body)
+}
