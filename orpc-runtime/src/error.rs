@@ -95,10 +95,11 @@ impl ORPCError {
         Self::new("NOT_FOUND").with_message(message)
     }
 
-    /// `INTERNAL_SERVER_ERROR`, status 500, with oRPC's generic message. Details belong in the
-    /// server's log, not in what the client sees.
+    /// `INTERNAL_SERVER_ERROR`, status 500, with the message oRPC gives errors it did not
+    /// expect: "Internal server error". Details belong in the server's log, not in what the client
+    /// sees.
     pub fn internal() -> Self {
-        Self::new("INTERNAL_SERVER_ERROR")
+        Self::new("INTERNAL_SERVER_ERROR").with_message("Internal server error")
     }
 
     /// Replaces the message.

@@ -46,6 +46,7 @@ mod context;
 mod error;
 pub mod http;
 mod procedure;
+pub mod schema;
 pub mod sse;
 pub mod stream;
 

@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use bytes::Bytes;
@@ -15,6 +16,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::schema::{Issue, SchemaCheck};
 use crate::sse::Encoder;
 use crate::{Context, Frame, ORPCError};
 
@@ -38,8 +40,9 @@ pub enum RawInput {
 
 type PlainFuture = Pin<Box<dyn Future<Output = Result<Bytes, ORPCError>>>>;
 type PlainHandler = dyn Fn(RawInput, &Context) -> PlainFuture + Send + Sync;
+/// Starts a stream; the flag says whether its events are checked against their schema.
 type StreamHandler =
-    dyn Fn(RawInput, &Context) -> Result<Pin<Box<dyn FrameSource>>, ORPCError> + Send + Sync;
+    dyn Fn(RawInput, &Context, bool) -> Result<Pin<Box<dyn FrameSource>>, ORPCError> + Send + Sync;
 
 pub(crate) enum Handler {
     Plain(Box<PlainHandler>),
@@ -64,8 +67,9 @@ impl Route {
         O: Serialize + JsonSchema + 'static,
         Fut: Future<Output = Result<O, ORPCError>> + 'static,
     {
+        let input_check = SchemaCheck::<P::Input>::new(true);
         let handler = move |raw: RawInput, ctx: &Context| -> PlainFuture {
-            let running = decode_input::<P::Input>(raw).map(|input| call(&procedure, input, ctx));
+            let running = decode_input(raw, &input_check).map(|input| call(&procedure, input, ctx));
             Box::pin(async move {
                 let output = running?.await?;
                 serde_json::to_vec(&output)
@@ -91,12 +95,17 @@ impl Route {
         R: Serialize + JsonSchema + 'static,
         S: Stream<Item = Frame<T, R>> + 'static,
     {
-        let handler =
-            move |raw: RawInput, ctx: &Context| -> Result<Pin<Box<dyn FrameSource>>, ORPCError> {
-                let input = decode_input::<P::Input>(raw)?;
-                let stream = call(&procedure, input, ctx)?;
-                Ok(Box::pin(Frames { stream }))
-            };
+        let input_check = SchemaCheck::<P::Input>::new(true);
+        let checks = Arc::new(EventChecks {
+            event: SchemaCheck::<T>::new(false),
+            done: SchemaCheck::<R>::new(false),
+        });
+        let handler = move |raw: RawInput, ctx: &Context, validate: bool| {
+            let input = decode_input(raw, &input_check)?;
+            let stream = call(&procedure, input, ctx)?;
+            let checks = validate.then(|| checks.clone());
+            Ok(Box::pin(Frames { stream, checks }) as Pin<Box<dyn FrameSource>>)
+        };
         Route::new(P::NAME, Handler::Stream(Box::new(handler)))
     }
 
@@ -139,15 +148,50 @@ impl Route {
     }
 }
 
-fn decode_input<I: DeserializeOwned>(raw: RawInput) -> Result<I, ORPCError> {
-    let decoded = match raw {
-        RawInput::Json(value) => serde_json::from_value(value).map_err(|e| e.to_string()),
-        RawInput::Query(query) => serde_qs::from_str(&query).map_err(|e| e.to_string()),
+/// Decodes and validates an input: first against the input type's schema, which reports every
+/// violation with its path, then with serde, whose errors are reported the same way.
+fn decode_input<I: DeserializeOwned + JsonSchema>(
+    raw: RawInput,
+    check: &SchemaCheck<I>,
+) -> Result<I, ORPCError> {
+    let value = match raw {
+        RawInput::Json(value) => value,
+        RawInput::Query(query) => {
+            crate::schema::query_to_json(&query, &check.schema).map_err(|message| {
+                invalid_input(vec![Issue {
+                    path: Vec::new(),
+                    message,
+                }])
+            })?
+        }
     };
-    decoded.map_err(|message| {
-        ORPCError::bad_request("Input validation failed")
-            .with_data(serde_json::json!({ "issues": [{ "path": [], "message": message }] }))
+    check.check_value(&value).map_err(invalid_input)?;
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = crate::schema::path_of(error.path());
+        invalid_input(vec![Issue {
+            path,
+            message: error.into_inner().to_string(),
+        }])
     })
+}
+
+fn invalid_input(issues: Vec<Issue>) -> ORPCError {
+    ORPCError::bad_request("Input validation failed")
+        .with_data(serde_json::json!({ "issues": issues }))
+}
+
+/// The checks of an event iterator's events and return value.
+struct EventChecks<T, R> {
+    event: SchemaCheck<T>,
+    done: SchemaCheck<R>,
+}
+
+fn event_validation_failed(procedure_frame: &str, issues: &[Issue]) -> ORPCError {
+    for issue in issues {
+        tracing::warn!(frame = procedure_frame, %issue, "event iterator validation failed");
+    }
+    ORPCError::new("EVENT_ITERATOR_VALIDATION_FAILED")
+        .with_message("Event iterator validation failed")
 }
 
 /// A running event iterator, erased: each poll encodes at most one frame.
@@ -161,28 +205,42 @@ pub(crate) trait FrameSource {
 }
 
 pin_project_lite::pin_project! {
-    struct Frames<S> {
+    struct Frames<S, T, R> {
         #[pin]
         stream: S,
+        checks: Option<Arc<EventChecks<T, R>>>,
     }
 }
 
-impl<S, T, R> FrameSource for Frames<S>
+impl<S, T, R> FrameSource for Frames<S, T, R>
 where
     S: Stream<Item = Frame<T, R>>,
-    T: Serialize,
-    R: Serialize + 'static,
+    T: Serialize + JsonSchema,
+    R: Serialize + JsonSchema + 'static,
 {
     fn poll_encode(
         self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,
         out: &mut Encoder,
     ) -> Poll<Option<bool>> {
-        let frame = match self.project().stream.poll_next(cx) {
+        let this = self.project();
+        let frame = match this.stream.poll_next(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(None) => return Poll::Ready(None),
             Poll::Ready(Some(frame)) => frame,
         };
+        if let Some(checks) = this.checks {
+            let checked = match &frame {
+                Frame::Event(event) => checks.event.check(&event.data).map_err(|i| (i, "message")),
+                Frame::Done(value) => checks.done.check(value).map_err(|i| (i, "done")),
+                Frame::Error(_) => Ok(()),
+            };
+            if let Err((issues, frame)) = checked {
+                out.error(&event_validation_failed(frame, &issues))
+                    .expect("the error object always serializes");
+                return Poll::Ready(Some(true));
+            }
+        }
         let last = !matches!(frame, Frame::Event(_));
         let written = match &frame {
             Frame::Event(event) => out.message(&event.meta, &event.data),

@@ -174,7 +174,7 @@ impl Router {
             return error_response(&error, Envelope::Rpc);
         }
         let input = match read_body(&req, payload, self.inner.body_limit).await {
-            Ok(body) => decode_body(&req, &body, Envelope::Rpc),
+            Ok(body) => decode_body(&body, Envelope::Rpc),
             Err(error) => Err(error),
         };
         match input {
@@ -193,7 +193,7 @@ impl Router {
             Ok(RawInput::Query(req.query_string().to_owned()))
         } else {
             match read_body(&req, payload, self.inner.body_limit).await {
-                Ok(body) => decode_body(&req, &body, Envelope::Plain),
+                Ok(body) => decode_body(&body, Envelope::Plain),
                 Err(error) => Err(error),
             }
         };
@@ -224,7 +224,7 @@ impl Router {
                 }
                 Err(error) => error_response(&error, envelope),
             },
-            Handler::Stream(handler) => match handler(input, &ctx) {
+            Handler::Stream(handler) => match handler(input, &ctx, route.validate_events) {
                 Ok(source) => {
                     let body = SseBody::new(
                         source,
@@ -258,9 +258,13 @@ pub(crate) fn error_response(error: &ORPCError, envelope: Envelope) -> HttpRespo
         .ok()
         .filter(|s| s.is_client_error() || s.is_server_error())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    // Serialized straight from the struct, to keep oRPC's field order.
+    let json = serde_json::to_vec(error).expect("the error object always serializes");
     let body = match envelope {
-        Envelope::Rpc => serde_json::json!({ "json": error }),
-        Envelope::Plain => serde_json::to_value(error).unwrap_or_default(),
+        Envelope::Rpc => [&b"{\"json\":"[..], &json, b"}"].concat(),
+        Envelope::Plain => json,
     };
-    HttpResponse::build(status).json(body)
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .body(body)
 }

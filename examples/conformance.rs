@@ -1,0 +1,238 @@
+//! The conformance server: one procedure per behaviour of `shared/spec/conformance.md`, served
+//! under both protocols, for checks written in other languages against that spec.
+//!
+//!     cargo run --release --example conformance -- --addr 127.0.0.1:8787
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use actix_web::{web, App, HttpServer};
+use orpc_runtime::http::{self, Router};
+use orpc_runtime::{finally, procedure, yield_, LastEventId, ORPCError};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// How many streams started and how many ran their cleanup.
+#[derive(Default)]
+struct Streams {
+    started: AtomicU64,
+    cleaned: AtomicU64,
+}
+
+type Stats = web::Data<Streams>;
+
+impl Streams {
+    /// Counts a stream as started and returns the guard that counts its cleanup.
+    fn track(streams: Stats) -> orpc_runtime::CleanupGuard<impl FnOnce()> {
+        streams.started.fetch_add(1, Ordering::SeqCst);
+        finally(move || {
+            streams.cleaned.fetch_add(1, Ordering::SeqCst);
+        })
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct CountInput {
+    n: u32,
+    delay_ms: Option<u64>,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Tick {
+    i: u32,
+}
+
+#[procedure(output = event_iterator(Tick, String), method = GET, path = "/count")]
+async fn count(input: CountInput, last_event_id: Option<LastEventId>, streams: Stats) -> String {
+    let _cleanup = Streams::track(streams);
+    let start = last_event_id
+        .and_then(|id| id.parse::<u32>())
+        .map_or(0, |i| i.saturating_add(1));
+    let delay = Duration::from_millis(input.delay_ms.unwrap_or(0));
+    for i in start..input.n {
+        yield_!(Tick { i }, id = i, retry = Duration::from_millis(1000));
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+    }
+    "done!".to_owned()
+}
+
+#[derive(Serialize, JsonSchema)]
+struct A {
+    a: u32,
+}
+
+#[procedure(output = event_iterator(A))]
+async fn fail(streams: Stats) -> Result<(), ORPCError> {
+    let _cleanup = Streams::track(streams);
+    yield_!(A { a: 1 });
+    Err(ORPCError::bad_request("nope").with_data(serde_json::json!({ "x": 1 })))
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct ForeverInput {
+    interval_ms: u64,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct TickK {
+    tick: u64,
+}
+
+#[procedure(output = event_iterator(TickK), method = GET, path = "/forever")]
+async fn forever(input: ForeverInput, streams: Stats) {
+    let _cleanup = Streams::track(streams);
+    let mut ticks = tokio::time::interval(Duration::from_millis(input.interval_ms.max(1)));
+    for tick in 0.. {
+        ticks.tick().await;
+        yield_!(TickK { tick });
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct ValidatedInput {
+    values: Vec<i64>,
+}
+
+/// The schema, not the handler, keeps `value` within 0..=100.
+#[derive(Serialize, JsonSchema)]
+struct Value {
+    #[schemars(range(min = 0, max = 100))]
+    value: i64,
+}
+
+#[procedure(output = event_iterator(Value))]
+async fn validated(input: ValidatedInput, streams: Stats) {
+    let _cleanup = Streams::track(streams);
+    for value in input.values {
+        yield_!(Value { value });
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct TextInput {
+    items: Vec<String>,
+}
+
+#[procedure(output = event_iterator(String))]
+async fn text(input: TextInput, streams: Stats) {
+    let _cleanup = Streams::track(streams);
+    for item in input.items {
+        yield_!(item);
+    }
+}
+
+#[procedure(output = event_iterator(A))]
+async fn panic(streams: Stats) {
+    let _cleanup = Streams::track(streams);
+    yield_!(A { a: 1 });
+    panic!("the conformance server's panic procedure panics on purpose");
+}
+
+#[derive(Serialize, JsonSchema)]
+struct N {
+    n: u32,
+}
+
+#[procedure(output = event_iterator(N))]
+async fn meta(streams: Stats) {
+    let _cleanup = Streams::track(streams);
+    yield_!(N { n: 1 }, id = "α-1", comments = ["hello", "world"]);
+    yield_!(N { n: 2 }, retry = Duration::from_millis(2500));
+    yield_!(N { n: 3 }, id = "bad\nid");
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct EchoInput {
+    #[schemars(length(min = 1))]
+    name: String,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Greeting {
+    greeting: String,
+}
+
+#[procedure]
+async fn echo(input: EchoInput) -> Greeting {
+    Greeting {
+        greeting: format!("hello {}", input.name),
+    }
+}
+
+#[derive(Serialize, JsonSchema)]
+struct StatsOutput {
+    started: u64,
+    cleaned: u64,
+}
+
+#[procedure]
+async fn stats(streams: Stats) -> StatsOutput {
+    StatsOutput {
+        started: streams.started.load(Ordering::SeqCst),
+        cleaned: streams.cleaned.load(Ordering::SeqCst),
+    }
+}
+
+/// Every conformance procedure.
+fn router() -> Router {
+    Router::new()
+        .procedure(count)
+        .procedure(fail)
+        .procedure(forever)
+        .procedure(validated)
+        .procedure(text)
+        .procedure(panic)
+        .procedure(meta)
+        .procedure(echo)
+        .procedure(stats)
+}
+
+fn parse_addr() -> Result<String, String> {
+    let mut args = std::env::args().skip(1);
+    let mut addr = "127.0.0.1:8787".to_owned();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--addr" => {
+                addr = args
+                    .next()
+                    .ok_or("--addr needs a value, e.g. --addr 127.0.0.1:8787")?
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?}; usage: conformance [--addr HOST:PORT]"
+                ))
+            }
+        }
+    }
+    Ok(addr)
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let addr =
+        parse_addr().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let router = router();
+    let streams = web::Data::new(Streams::default());
+    let served = router.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(streams.clone())
+            .service(web::scope("/rpc").configure(served.rpc()))
+            .service(web::scope("/api").configure(served.openapi()))
+    })
+    .on_connect(http::watch_disconnects)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .bind(&addr)?;
+    for bound in server.addrs() {
+        println!("listening on http://{bound}");
+    }
+    http::run_until_signal(server.run(), &router).await
+}
