@@ -14,12 +14,12 @@ use serde::{Deserialize, Serialize};
 
 /// How many streams started and how many ran their cleanup.
 #[derive(Default)]
-struct Streams {
-    started: AtomicU64,
-    cleaned: AtomicU64,
+pub(crate) struct Streams {
+    pub(crate) started: AtomicU64,
+    pub(crate) cleaned: AtomicU64,
 }
 
-type Stats = web::Data<Streams>;
+pub(crate) type Stats = web::Data<Streams>;
 
 impl Streams {
     /// Counts a stream as started and returns the guard that counts its cleanup.
@@ -176,7 +176,7 @@ async fn stats(streams: Stats) -> StatsOutput {
 }
 
 /// Every conformance procedure.
-fn router() -> Router {
+pub(crate) fn router() -> Router {
     Router::new()
         .procedure(count)
         .procedure(fail)

@@ -1,0 +1,495 @@
+//! The conformance procedures over real HTTP on loopback: exact bytes, every way a stream ends
+//! with its cleanup, disconnects, keep-alive, compression, `Last-Event-ID` and error answers.
+
+mod support;
+
+#[allow(dead_code)]
+#[path = "../examples/conformance.rs"]
+mod conformance;
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use orpc_runtime::http::Router;
+use orpc_runtime::sse::KeepAlive;
+use serde_json::{json, Value};
+use support::{client, eventually, Frames, TestServer};
+
+use conformance::Streams;
+
+struct Conformance {
+    server: TestServer,
+    streams: web::Data<Streams>,
+}
+
+impl Conformance {
+    fn start() -> Self {
+        Self::with(conformance::router(), false)
+    }
+
+    fn with(router: Router, compress: bool) -> Self {
+        let streams = web::Data::new(Streams::default());
+        let data = streams.clone();
+        let server = TestServer::start(
+            move |cfg| {
+                cfg.app_data(data.clone())
+                    .service(web::scope("/rpc").configure(router.rpc()))
+                    .service(web::scope("/api").configure(router.openapi()));
+            },
+            compress,
+        );
+        Conformance { server, streams }
+    }
+
+    async fn rpc(&self, name: &str, input: Value) -> reqwest::Response {
+        client()
+            .post(self.server.url(&format!("/rpc/{name}")))
+            .json(&json!({ "json": input }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    fn started(&self) -> u64 {
+        self.streams.started.load(Ordering::SeqCst)
+    }
+
+    fn cleaned(&self) -> u64 {
+        self.streams.cleaned.load(Ordering::SeqCst)
+    }
+
+    /// Whether every stream started so far has run its cleanup, within `within`.
+    async fn all_cleaned_within(&self, within: Duration) -> bool {
+        eventually(within, async || {
+            self.started() > 0 && self.started() == self.cleaned()
+        })
+        .await
+    }
+}
+
+const INITIAL: &str = ": ";
+
+#[tokio::test]
+async fn rpc_count_sends_exactly_orpcs_bytes() {
+    let c = Conformance::start();
+    let response = c.rpc("count", json!({ "n": 2 })).await;
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "text/event-stream");
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert_eq!(headers["x-accel-buffering"], "no");
+    let body = response.text().await.unwrap();
+    assert_eq!(
+        body,
+        ": \n\n\
+         event: message\nretry: 1000\nid: 0\ndata: {\"json\":{\"i\":0}}\n\n\
+         event: message\nretry: 1000\nid: 1\ndata: {\"json\":{\"i\":1}}\n\n\
+         event: done\ndata: {\"json\":\"done!\"}\n\n"
+    );
+    assert!(c.all_cleaned_within(Duration::from_secs(1)).await);
+}
+
+#[tokio::test]
+async fn openapi_count_reads_the_query_and_resumes_after_last_event_id() {
+    let c = Conformance::start();
+    let response = client()
+        .get(c.server.url("/api/count?n=4&delay_ms=0"))
+        .header("last-event-id", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let frames = Frames::new(response).rest().await;
+    assert_eq!(
+        frames,
+        [
+            INITIAL,
+            "event: message\nretry: 1000\nid: 2\ndata: {\"i\":2}",
+            "event: message\nretry: 1000\nid: 3\ndata: {\"i\":3}",
+            "event: done\ndata: \"done!\"",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_last_event_id_that_is_not_a_number_starts_over() {
+    let c = Conformance::start();
+    for bad in ["abc", "", "-1"] {
+        let response = client()
+            .get(c.server.url("/api/count?n=1"))
+            .header("last-event-id", bad)
+            .send()
+            .await
+            .unwrap();
+        let frames = Frames::new(response).rest().await;
+        assert_eq!(
+            frames[1], "event: message\nretry: 1000\nid: 0\ndata: {\"i\":0}",
+            "{bad:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn errors_mid_stream_are_error_events_and_cleanup_runs() {
+    let c = Conformance::start();
+    let frames = Frames::new(c.rpc("fail", Value::Null).await).rest().await;
+    assert_eq!(
+        frames,
+        [
+            INITIAL,
+            "event: message\ndata: {\"json\":{\"a\":1}}",
+            "event: error\ndata: {\"json\":{\"defined\":false,\"code\":\"BAD_REQUEST\",\"status\":400,\"message\":\"nope\",\"data\":{\"x\":1}}}",
+        ]
+    );
+    assert!(c.all_cleaned_within(Duration::from_secs(1)).await);
+}
+
+#[tokio::test]
+async fn a_panic_is_an_internal_error_and_the_server_keeps_serving() {
+    let c = Conformance::start();
+    for _ in 0..3 {
+        let frames = Frames::new(c.rpc("panic", Value::Null).await).rest().await;
+        assert_eq!(
+            frames[1..],
+            [
+                "event: message\ndata: {\"json\":{\"a\":1}}",
+                "event: error\ndata: {\"json\":{\"defined\":false,\"code\":\"INTERNAL_SERVER_ERROR\",\"status\":500,\"message\":\"Internal server error\"}}",
+            ]
+        );
+    }
+    let echo = c.rpc("echo", json!({ "name": "still here" })).await;
+    assert_eq!(
+        echo.json::<Value>().await.unwrap(),
+        json!({ "json": { "greeting": "hello still here" } })
+    );
+    assert!(c.all_cleaned_within(Duration::from_secs(1)).await);
+    assert_eq!(c.started(), 3);
+}
+
+#[tokio::test]
+async fn metadata_is_sent_and_a_forged_id_never_reaches_the_wire() {
+    let c = Conformance::start();
+    let frames = Frames::new(c.rpc("meta", Value::Null).await).rest().await;
+    assert_eq!(
+        frames[1..],
+        [
+            ": hello\n: world\nevent: message\nid: α-1\ndata: {\"json\":{\"n\":1}}",
+            "event: message\nretry: 2500\ndata: {\"json\":{\"n\":2}}",
+            "event: error\ndata: {\"json\":{\"defined\":false,\"code\":\"INTERNAL_SERVER_ERROR\",\"status\":500,\"message\":\"Internal server error\"}}",
+        ]
+    );
+    assert!(c.all_cleaned_within(Duration::from_secs(1)).await);
+}
+
+#[tokio::test]
+async fn an_invalid_event_ends_the_stream_unsent_and_cleanup_runs() {
+    let c = Conformance::start();
+    let frames = Frames::new(
+        c.rpc("validated", json!({ "values": [0, 100, 101, 5] }))
+            .await,
+    )
+    .rest()
+    .await;
+    assert_eq!(
+        frames[1..],
+        [
+            "event: message\ndata: {\"json\":{\"value\":0}}",
+            "event: message\ndata: {\"json\":{\"value\":100}}",
+            "event: error\ndata: {\"json\":{\"defined\":false,\"code\":\"EVENT_ITERATOR_VALIDATION_FAILED\",\"status\":500,\"message\":\"Event iterator validation failed\"}}",
+        ]
+    );
+    assert!(c.all_cleaned_within(Duration::from_secs(1)).await);
+}
+
+#[tokio::test]
+async fn text_with_every_line_break_form_round_trips() {
+    let c = Conformance::start();
+    let items = ["a\nb", "c\r\nd", "e\rf", "", "ü€😀", "\n"];
+    let frames = Frames::new(c.rpc("text", json!({ "items": items })).await)
+        .rest()
+        .await;
+    let values: Vec<String> = frames[1..frames.len() - 1]
+        .iter()
+        .map(|frame| {
+            let data = frame.strip_prefix("event: message\ndata: ").expect(frame);
+            assert!(
+                !data.contains('\n') && !data.contains('\r'),
+                "one data line: {frame:?}"
+            );
+            serde_json::from_str::<Value>(data).unwrap()["json"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(values, items);
+    assert_eq!(frames.last().unwrap(), "event: done\ndata: {}");
+    // The OpenAPI protocol sends a unit return as `null`, so that an EventSource sees the end.
+    let response = client()
+        .post(c.server.url("/api/text"))
+        .json(&json!({ "items": ["x"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        Frames::new(response).rest().await[1..],
+        ["event: message\ndata: \"x\"", "event: done\ndata: null"]
+    );
+}
+
+#[tokio::test]
+async fn plain_procedures_and_error_answers() {
+    let c = Conformance::start();
+    let url = |p: &str| c.server.url(p);
+    let ok = c.rpc("echo", json!({ "name": "bob" })).await;
+    assert_eq!(
+        (ok.status().as_u16(), ok.text().await.unwrap()),
+        (200, r#"{"json":{"greeting":"hello bob"}}"#.into())
+    );
+    let plain = client()
+        .post(url("/api/echo"))
+        .json(&json!({ "name": "bob" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.text().await.unwrap(), r#"{"greeting":"hello bob"}"#);
+
+    let invalid = c.rpc("echo", json!({ "name": "" })).await;
+    assert_eq!(invalid.status(), 400);
+    let body: Value = invalid.json().await.unwrap();
+    assert_eq!(body["json"]["code"], "BAD_REQUEST");
+    assert_eq!(body["json"]["message"], "Input validation failed");
+    assert_eq!(body["json"]["data"]["issues"][0]["path"], json!(["name"]));
+
+    let missing = c
+        .rpc("echo", json!({}))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        missing["json"]["data"]["issues"][0]["path"],
+        json!(["name"])
+    );
+    let wrong_type = c
+        .rpc("count", json!({ "n": "three" }))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        wrong_type["json"]["data"]["issues"][0]["path"],
+        json!(["n"])
+    );
+
+    let not_json = client()
+        .post(url("/rpc/echo"))
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), 400);
+    assert_eq!(
+        not_json.json::<Value>().await.unwrap()["json"]["code"],
+        "BAD_REQUEST"
+    );
+
+    let unknown = client().post(url("/rpc/nope")).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(
+        unknown.json::<Value>().await.unwrap()["json"]["code"],
+        "NOT_FOUND"
+    );
+    let unknown_api = client().post(url("/api/nope")).send().await.unwrap();
+    assert_eq!(
+        (
+            unknown_api.status().as_u16(),
+            unknown_api.json::<Value>().await.unwrap()["code"].clone()
+        ),
+        (404, json!("NOT_FOUND"))
+    );
+
+    let get = client().get(url("/rpc/echo")).send().await.unwrap();
+    assert_eq!(get.status(), 405);
+    assert_eq!(
+        get.json::<Value>().await.unwrap()["json"]["code"],
+        "METHOD_NOT_SUPPORTED"
+    );
+
+    let huge = client()
+        .post(url("/rpc/echo"))
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+    assert_eq!(
+        huge.json::<Value>().await.unwrap()["json"]["code"],
+        "PAYLOAD_TOO_LARGE"
+    );
+
+    // Errors keep oRPC's field order.
+    let text = c.rpc("nope", Value::Null).await.text().await.unwrap();
+    assert!(
+        text.starts_with(r#"{"json":{"defined":false,"code":"NOT_FOUND","status":404,"message":"#),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_body_means_no_input() {
+    let c = Conformance::start();
+    let response = client()
+        .post(c.server.url("/rpc/stats"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({ "json": { "started": 0, "cleaned": 0 } })
+    );
+    // What RPCLink sends for an undefined input.
+    let response = client()
+        .post(c.server.url("/rpc/stats"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn an_idle_stream_is_cleaned_within_a_second_of_a_disconnect_without_keep_alive() {
+    let c = Conformance::with(
+        conformance::router().keep_alive(KeepAlive::default().interval(None)),
+        false,
+    );
+    let response = client()
+        .get(c.server.url("/api/forever?interval_ms=3600000"))
+        .send()
+        .await
+        .unwrap();
+    let mut frames = Frames::new(response);
+    assert_eq!(
+        frames.next_within(Duration::from_secs(5)).await.as_deref(),
+        Some(INITIAL)
+    );
+    assert_eq!(
+        frames.next_within(Duration::from_secs(5)).await.as_deref(),
+        Some("event: message\ndata: {\"tick\":0}")
+    );
+    // The handler now waits an hour for its next tick; nothing is written.
+    assert_eq!((c.started(), c.cleaned()), (1, 0));
+    let left = Instant::now();
+    drop(frames);
+    assert!(
+        c.all_cleaned_within(Duration::from_secs(1)).await,
+        "cleanup within 1 s of the disconnect"
+    );
+    eprintln!("cleanup ran {:?} after the disconnect", left.elapsed());
+}
+
+#[tokio::test]
+async fn keep_alive_comments_fill_silences() {
+    let keep_alive = KeepAlive::default()
+        .interval(Some(Duration::from_millis(100)))
+        .comment("ping");
+    let c = Conformance::with(conformance::router().keep_alive(keep_alive), false);
+    let response = client()
+        .get(c.server.url("/api/forever?interval_ms=3600000"))
+        .send()
+        .await
+        .unwrap();
+    let mut frames = Frames::new(response);
+    assert_eq!(
+        frames.next_within(Duration::from_secs(5)).await.as_deref(),
+        Some(INITIAL)
+    );
+    assert_eq!(
+        frames.next_within(Duration::from_secs(5)).await.as_deref(),
+        Some("event: message\ndata: {\"tick\":0}")
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            frames.next_within(Duration::from_secs(5)).await.as_deref(),
+            Some(": ping")
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_an_initial_comment_the_first_event_comes_first() {
+    let keep_alive = KeepAlive::default().initial_comment(None::<&str>);
+    let c = Conformance::with(conformance::router().keep_alive(keep_alive), false);
+    let frames = Frames::new(c.rpc("count", json!({ "n": 1 })).await)
+        .rest()
+        .await;
+    assert_eq!(
+        frames[0],
+        "event: message\nretry: 1000\nid: 0\ndata: {\"json\":{\"i\":0}}"
+    );
+}
+
+#[tokio::test]
+async fn behind_compress_events_still_arrive_one_by_one() {
+    let c = Conformance::with(conformance::router(), true);
+    let response = client()
+        .get(c.server.url("/api/forever?interval_ms=3600000"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    // reqwest undoes the gzip it asked for; the header it removes proves there was some.
+    assert!(response.headers().get("content-encoding").is_none());
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let compressed = raw
+        .get(c.server.url("/api/forever?interval_ms=3600000"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(compressed.headers()["content-encoding"], "gzip");
+    drop(compressed);
+    // The first tick is followed by an hour of silence: it must arrive without waiting for more.
+    let mut frames = Frames::new(response);
+    assert_eq!(
+        frames.next_within(Duration::from_secs(5)).await.as_deref(),
+        Some(INITIAL)
+    );
+    assert_eq!(
+        frames.next_within(Duration::from_secs(5)).await.as_deref(),
+        Some("event: message\ndata: {\"tick\":0}")
+    );
+}
+
+#[tokio::test]
+async fn shutdown_ends_open_streams_without_done_and_runs_their_cleanup() {
+    let router = conformance::router();
+    let c = Conformance::with(router.clone(), false);
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let response = client()
+            .get(c.server.url("/api/forever?interval_ms=3600000"))
+            .send()
+            .await
+            .unwrap();
+        let mut frames = Frames::new(response);
+        assert_eq!(
+            frames.next_within(Duration::from_secs(5)).await.as_deref(),
+            Some(INITIAL)
+        );
+        assert!(frames.next_within(Duration::from_secs(5)).await.is_some());
+        open.push(frames);
+    }
+    assert_eq!((c.started(), c.cleaned()), (3, 0));
+    router.shutdown();
+    for frames in &mut open {
+        assert_eq!(
+            frames.next_within(Duration::from_secs(2)).await,
+            None,
+            "the stream ends, without a done event"
+        );
+    }
+    assert!(c.all_cleaned_within(Duration::from_secs(2)).await);
+}
