@@ -1,0 +1,9 @@
+// A misspelled attribute argument.
+use orpc_runtime::procedure;
+
+#[procedure(outptu = "x")]
+async fn answer() -> u32 {
+    42
+}
+
+fn main() {}
