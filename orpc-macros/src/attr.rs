@@ -1,6 +1,5 @@
 //! Parsing `#[procedure(...)]`'s arguments into plain structs; no checks beyond syntax.
 
-use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Ident, LitBool, LitStr, Token, Type};
@@ -17,7 +16,6 @@ pub struct Args {
 
 /// `output = event_iterator(Event)` or `output = event_iterator(Event, Return)`.
 pub struct Output {
-    pub span: Span,
     pub event: Type,
     pub ret: Option<Type>,
 }
@@ -102,11 +100,7 @@ impl Parse for Output {
             .map_err(|e| syn::Error::new(e.span(), usage))?;
         let mut types = types.into_iter();
         match (types.next(), types.next(), types.next()) {
-            (Some(event), ret, None) => Ok(Output {
-                span: kind.span(),
-                event,
-                ret,
-            }),
+            (Some(event), ret, None) => Ok(Output { event, ret }),
             (None, ..) => Err(syn::Error::new(
                 kind.span(),
                 format!("missing event type: {usage}"),

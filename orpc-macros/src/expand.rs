@@ -34,13 +34,16 @@ use crate::visitor::YieldRewriter;
 pub fn procedure(args: TokenStream, item: TokenStream) -> TokenStream {
     let item: ItemFn = match syn::parse2(item.clone()) {
         Ok(item) => item,
-        Err(e) => return fallback(item, e),
+        Err(e) => {
+            let error = e.to_compile_error();
+            return quote!(#error #item);
+        }
     };
     let args: Args = match syn::parse2(args) {
         Ok(args) => args,
-        Err(e) => return fallback(item.to_token_stream(), e),
+        Err(e) => return fallback(item, e),
     };
-    let original = item.to_token_stream();
+    let original = item.clone();
     let mut model = match valid::check(args, item) {
         Ok(model) => model,
         Err(e) => return fallback(original, e),
@@ -55,11 +58,16 @@ pub fn procedure(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(&model, &yielder)
 }
 
-/// The user's fn, unchanged, next to the errors: the IDE and the rest of the crate keep working,
-/// and one mistake is reported once instead of as a cascade.
-fn fallback(original: TokenStream, error: syn::Error) -> TokenStream {
+/// The user's fn next to the errors, so that the IDE and the rest of the crate keep working. Its
+/// `yield_!`s become `()`, so that one mistake is reported once instead of as a cascade.
+fn fallback(mut original: ItemFn, error: syn::Error) -> TokenStream {
+    YieldRewriter::silent().visit_block_mut(&mut original.block);
     let error = error.to_compile_error();
-    quote!(#error #original)
+    quote! {
+        #error
+        #[allow(unused, clippy::all)]
+        #original
+    }
 }
 
 fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
@@ -84,11 +92,12 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
     let context_tys: Vec<_> = p.context.iter().map(|(_, ty)| ty).collect();
 
     // Converts the body's value into `Result<_, ORPCError>`, blaming the declared return type.
+    // The path is written out, not spliced, so that it carries that span too.
     let ret_span = ret.span();
     let finish = if p.fallible {
-        quote_spanned!(ret_span=> #rt::__private::fallible(#out))
+        quote_spanned!(ret_span=> ::orpc_runtime::__private::fallible(#out))
     } else {
-        quote_spanned!(ret_span=> #rt::__private::infallible(#out))
+        quote_spanned!(ret_span=> ::orpc_runtime::__private::infallible(#out))
     };
     let run_body = quote! {
         let #out = #rt::__private::body::<#ret, _>(async move #body).await;
@@ -131,7 +140,15 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
                 }
             }
         },
-        Kind::Stream { event, done } => quote! {
+        Kind::Stream {
+            event,
+            done,
+            produced,
+        } => {
+            let check_return = quote_spanned! {produced.span()=>
+                ::orpc_runtime::__private::returns::<#produced, #done>();
+            };
+            quote! {
             /// Starts the procedure's event iterator. Context parameters are extracted first, so
             /// a failure there is an error before any event.
             #(#attrs)*
@@ -142,14 +159,15 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
             ) -> ::core::result::Result<
                 #rt::EventIterator<
                     #event,
-                    #done,
+                    #produced,
                     impl ::core::future::Future<
-                        Output = ::core::result::Result<#done, #rt::ORPCError>,
+                        Output = ::core::result::Result<#produced, #rt::ORPCError>,
                     > + use<>,
                 >,
                 #rt::ORPCError,
             > {
-                #(let #context_pats: #context_tys = #rt::FromContext::from_context(#ctx)?;)*
+                #check_return
+                #(let #context_pats = <#context_tys as #rt::FromContext>::from_context(#ctx)?;)*
                 ::std::thread_local! {
                     static __ORPC_SLOT: ::core::cell::Cell<::core::option::Option<#rt::Event<#event>>> =
                         const { ::core::cell::Cell::new(::core::option::Option::None) };
@@ -160,7 +178,8 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
                     #run_body
                 }))
             }
-        },
+            }
+        }
     };
 
     quote! {

@@ -34,14 +34,11 @@ pub fn yield_(input: TokenStream) -> TokenStream {
     if let Some(rewritten) = visitor::rewritten(&input) {
         return rewritten.into();
     }
-    let span = input
-        .into_iter()
-        .next()
-        .map_or_else(proc_macro2::Span::call_site, |t| t.span());
     syn::Error::new(
-        span,
+        proc_macro2::Span::call_site(),
         "`yield_!` can only be used directly in the body of an \
-         `#[procedure(output = event_iterator(..))] async fn`; move it into such a procedure's body",
+         `#[procedure(output = event_iterator(..))] async fn`; move it into such a procedure's \
+         body, or add that attribute to this fn",
     )
     .to_compile_error()
     .into()

@@ -32,8 +32,13 @@ pub struct Procedure {
 pub enum Kind {
     /// A request/response procedure; `output` is what the client receives.
     Plain { output: Type },
-    /// An event iterator of `event`s that finishes with a `done` value of type `done`.
-    Stream { event: Type, done: Type },
+    /// An event iterator of `event`s that finishes with a `done` value of type `done`, which the
+    /// fn produces as `produced` (they must be the same type).
+    Stream {
+        event: Type,
+        done: Type,
+        produced: Type,
+    },
 }
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -61,8 +66,13 @@ pub fn check(args: Args, item: ItemFn) -> syn::Result<Procedure> {
         errors.push(abi.span(), "a procedure can't declare an ABI; remove it");
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        let first = sig
+            .generics
+            .params
+            .first()
+            .map_or_else(|| sig.generics.span(), |p| p.span());
         errors.push(
-            sig.generics.span(),
+            first,
             "generic procedures are not supported: a procedure is served with one concrete input \
              and output type; write a non-generic fn that calls your generic code",
         );
@@ -76,7 +86,7 @@ pub fn check(args: Args, item: ItemFn) -> syn::Result<Procedure> {
     for arg in &sig.inputs {
         match arg {
             FnArg::Receiver(receiver) => errors.push(
-                receiver.span(),
+                receiver.self_token.span(),
                 "a procedure can't take `self`; write a free `async fn` and take shared state as a \
                  `Data<T>` parameter",
             ),
@@ -101,11 +111,13 @@ pub fn check(args: Args, item: ItemFn) -> syn::Result<Procedure> {
     let produced = ok_type.unwrap_or(&ret).clone();
 
     let kind = match args.output {
-        None => Kind::Plain { output: produced },
+        None => Kind::Plain {
+            output: produced.clone(),
+        },
         Some(output) => {
             match (&output.ret, declared) {
                 (Some(done), None) => errors.push(
-                    output.span,
+                    sig.paren_token.span.close(),
                     format!(
                         "`event_iterator(_, {})` declares a return value, so the fn must return it: \
                          add `-> {0}` or `-> Result<{0}, ORPCError>`",
@@ -123,6 +135,7 @@ pub fn check(args: Args, item: ItemFn) -> syn::Result<Procedure> {
             Kind::Stream {
                 event: output.event,
                 done,
+                produced,
             }
         }
     };

@@ -28,8 +28,9 @@ pub struct YieldRewriter {
     /// Inside a closure or an `async` block: the span of its start.
     nested: Option<(Span, &'static str)>,
     pub errors: Errors,
-    /// How many `yield_!` were rewritten.
-    pub yields: usize,
+    /// Rewrites every `yield_!` into `()` and reports nothing: for the fallback output next to
+    /// an error, so that one mistake is not followed by a cascade of `yield_!` errors.
+    silent: bool,
 }
 
 impl YieldRewriter {
@@ -38,42 +39,64 @@ impl YieldRewriter {
             yielder,
             nested: None,
             errors: Errors::default(),
-            yields: 0,
+            silent: false,
+        }
+    }
+
+    pub fn silent() -> Self {
+        YieldRewriter {
+            silent: true,
+            ..YieldRewriter::new(None)
         }
     }
 
     fn rewrite(&mut self, mac: &Macro) -> TokenStream {
         let span = mac.path.span();
-        let Some(yielder) = self.yielder.clone() else {
+        // Handing tokens back through the user's own `yield_!` path keeps their import in use;
+        // the macro passes tokens marked `@rewritten` through unchanged.
+        let path = &mac.path;
+        let silenced = quote_spanned!(span=> #path!(@rewritten { () }));
+        if self.silent {
+            return silenced;
+        }
+        let Some(yielder) = &self.yielder else {
             self.errors.push(
                 span,
                 "`yield_!` needs a streaming procedure: declare \
                  `#[procedure(output = event_iterator(EventType))]`",
             );
-            return quote_spanned!(span=> ());
+            return silenced;
         };
+        // Mixed-site hygiene, so it resolves to the macro's local; located at the `yield_!`, so
+        // that diagnostics about it point there.
+        let yielder = Ident::new(&yielder.to_string(), yielder.span().located_at(span));
         if let Some((_, what)) = self.nested {
             let why = match what {
                 "closure" => "a closure can run anywhere, at any time, so its events would belong to no stream",
                 _ => "a nested `async` block can be run on another task, away from this procedure's stream",
             };
+            let article = if what.starts_with('a') { "an" } else { "a" };
             self.errors.push(
                 span,
                 format!(
-                    "`yield_!` can't be used inside a {what}: {why}; \
+                    "`yield_!` can't be used inside {article} {what}: {why}; \
                      yield from the procedure body itself, for example with the {what}'s result"
                 ),
             );
-            return quote_spanned!(span=> ());
+            return silenced;
+        }
+        if mac.tokens.is_empty() {
+            self.errors
+                .push(span, "`yield_!` needs a value to send: `yield_!(value)`");
+            return silenced;
         }
         let args = match mac.parse_body::<YieldArgs>() {
             Ok(args) => args,
             Err(e) => {
                 self.errors.push(e.span(), e);
-                return quote_spanned!(span=> ());
+                return silenced;
             }
         };
-        self.yields += 1;
         let value = args.value;
         let send = if args.meta.is_empty() {
             quote_spanned!(span=> #yielder.value(#value).await)
@@ -86,9 +109,6 @@ impl YieldRewriter {
                 #yielder.value_with_meta(#value, ::orpc_runtime::EventMeta::new() #(#setters)*).await
             }
         };
-        // Handing the rewritten tokens back through the user's own `yield_!` path keeps their
-        // import in use; the macro passes tokens marked `@rewritten` through unchanged.
-        let path = &mac.path;
         quote_spanned!(span=> #path!(@rewritten { #send }))
     }
 
@@ -110,7 +130,7 @@ impl YieldRewriter {
                         self.errors.push(ident.span(), "expected `yield_!(value)`");
                         continue;
                     };
-                    if has_async {
+                    if has_async && !self.silent {
                         self.errors.push(
                             ident.span(),
                             "`yield_!` can't be used inside a macro call that contains an `async` \

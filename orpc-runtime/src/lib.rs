@@ -138,6 +138,19 @@ pub mod __private {
         body
     }
 
+    /// Whether a procedure's body returns the type its attribute declares.
+    #[diagnostic::on_unimplemented(
+        message = "this procedure returns `{Self}`, but its attribute declares `event_iterator(_, {R})`",
+        label = "expected `{R}` here",
+        note = "return the type named in `event_iterator(Event, Return)`, or change that declaration"
+    )]
+    pub trait Returns<R> {}
+
+    impl<R> Returns<R> for R {}
+
+    #[inline(always)]
+    pub fn returns<T: Returns<R>, R>() {}
+
     #[inline(always)]
     pub fn infallible<R>(value: R) -> Result<R, ORPCError> {
         Ok(value)
