@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use actix_web::{web, App, HttpServer};
+use actix_web::web;
 use orpc_runtime::http::{self, Router};
 use orpc_runtime::{finally, procedure, yield_, LastEventId, ORPCError};
 use schemars::JsonSchema;
@@ -218,21 +218,9 @@ async fn main() -> std::io::Result<()> {
         .init();
     let addr =
         parse_addr().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    let router = router();
     let streams = web::Data::new(Streams::default());
-    let served = router.clone();
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(streams.clone())
-            .service(web::scope("/rpc").configure(served.rpc()))
-            .service(web::scope("/api").configure(served.openapi()))
+    http::serve_with(router(), addr, move |cfg| {
+        cfg.app_data(streams.clone());
     })
-    .on_connect(http::watch_disconnects)
-    .disable_signals()
-    .shutdown_timeout(1)
-    .bind(&addr)?;
-    for bound in server.addrs() {
-        println!("listening on http://{bound}");
-    }
-    http::run_until_signal(server.run(), &router).await
+    .await
 }

@@ -493,3 +493,44 @@ async fn shutdown_ends_open_streams_without_done_and_runs_their_cleanup() {
     }
     assert!(c.all_cleaned_within(Duration::from_secs(2)).await);
 }
+
+static PRODUCED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct Padding {
+    i: u64,
+    text: &'static str,
+}
+
+#[orpc_runtime::procedure(output = event_iterator(Padding))]
+async fn firehose() {
+    for i in 0.. {
+        PRODUCED.fetch_add(1, Ordering::SeqCst);
+        orpc_runtime::yield_!(Padding { i, text: "a hundred bytes of padding, to fill socket buffers sooner than tiny events would, ok" });
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_reads_nothing_pauses_the_handler() {
+    let c = Conformance::with(Router::new().procedure(firehose), false);
+    let response = c.rpc("firehose", Value::Null).await;
+    assert_eq!(response.status(), 200);
+    // Read nothing: the socket buffers fill, then actix-web stops polling the body.
+    let mut previous = u64::MAX;
+    let settled = eventually(Duration::from_secs(5), async || {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = PRODUCED.load(Ordering::SeqCst);
+        std::mem::replace(&mut previous, now) == now
+    })
+    .await;
+    let produced = PRODUCED.load(Ordering::SeqCst);
+    assert!(settled, "the handler kept producing: {produced} events");
+    // Each event is ~150 bytes on the wire: what is produced is bounded by the buffers between
+    // the handler and the client (socket buffers, actix-web's and this crate's), far below 64 MiB.
+    assert!(
+        produced * 150 < 64 * 1024 * 1024,
+        "{produced} events produced while unread"
+    );
+    eprintln!("{produced} events produced before the handler was paused");
+    drop(response);
+}

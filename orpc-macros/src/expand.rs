@@ -79,6 +79,7 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
         ident,
         name,
         ret,
+        output,
         body,
         ..
     } = p;
@@ -105,7 +106,7 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
     };
 
     let mut route = match &p.kind {
-        Kind::Plain { .. } => quote!(#rt::Route::plain(self, Self::call)),
+        Kind::Plain => quote!(#rt::Route::plain(self, Self::call)),
         Kind::Stream { .. } => quote!(#rt::Route::event_iterator(self, Self::call)),
     };
     if let Some(method) = &p.method {
@@ -120,7 +121,7 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
     }
 
     let call = match &p.kind {
-        Kind::Plain { output } => quote! {
+        Kind::Plain => quote! {
             /// Runs the procedure. Context parameters are extracted before the returned future
             /// starts.
             #(#attrs)*
@@ -140,13 +141,9 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
                 }
             }
         },
-        Kind::Stream {
-            event,
-            done,
-            produced,
-        } => {
-            let check_return = quote_spanned! {produced.span()=>
-                ::orpc_runtime::__private::returns::<#produced, #done>();
+        Kind::Stream { event, done } => {
+            let check_return = quote_spanned! {output.span()=>
+                ::orpc_runtime::__private::returns::<#output, #done>();
             };
             quote! {
             /// Starts the procedure's event iterator. Context parameters are extracted first, so
@@ -159,9 +156,9 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
             ) -> ::core::result::Result<
                 #rt::EventIterator<
                     #event,
-                    #produced,
+                    #output,
                     impl ::core::future::Future<
-                        Output = ::core::result::Result<#produced, #rt::ORPCError>,
+                        Output = ::core::result::Result<#output, #rt::ORPCError>,
                     > + use<>,
                 >,
                 #rt::ORPCError,

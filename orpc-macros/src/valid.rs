@@ -22,6 +22,8 @@ pub struct Procedure {
     pub ret: Type,
     /// Whether `ret` is a `Result<_, E>`, whose error converts into `ORPCError`.
     pub fallible: bool,
+    /// What the body produces: `ret`, or its `Ok` type when it is fallible.
+    pub output: Type,
     pub kind: Kind,
     pub method: Option<Ident>,
     pub path: Option<String>,
@@ -29,16 +31,14 @@ pub struct Procedure {
     pub body: Block,
 }
 
+// One value per macro call: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Kind {
-    /// A request/response procedure; `output` is what the client receives.
-    Plain { output: Type },
-    /// An event iterator of `event`s that finishes with a `done` value of type `done`, which the
-    /// fn produces as `produced` (they must be the same type).
-    Stream {
-        event: Type,
-        done: Type,
-        produced: Type,
-    },
+    /// A request/response procedure.
+    Plain,
+    /// An event iterator of `event`s that finishes with a `done` value of type `done`, which
+    /// must be the fn's `output`.
+    Stream { event: Type, done: Type },
 }
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -111,9 +111,7 @@ pub fn check(args: Args, item: ItemFn) -> syn::Result<Procedure> {
     let produced = ok_type.unwrap_or(&ret).clone();
 
     let kind = match args.output {
-        None => Kind::Plain {
-            output: produced.clone(),
-        },
+        None => Kind::Plain,
         Some(output) => {
             match (&output.ret, declared) {
                 (Some(done), None) => errors.push(
@@ -135,7 +133,6 @@ pub fn check(args: Args, item: ItemFn) -> syn::Result<Procedure> {
             Kind::Stream {
                 event: output.event,
                 done,
-                produced,
             }
         }
     };
@@ -189,6 +186,7 @@ pub fn check(args: Args, item: ItemFn) -> syn::Result<Procedure> {
         context,
         ret,
         fallible,
+        output: produced,
         kind,
         method: args.method,
         path,

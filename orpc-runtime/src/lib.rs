@@ -161,3 +161,8 @@ pub mod __private {
         value.map_err(Into::into)
     }
 }
+
+/// The README's code, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}

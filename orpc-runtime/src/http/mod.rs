@@ -28,8 +28,10 @@ mod disconnect;
 mod input;
 mod response;
 mod router;
+mod serve;
 mod shutdown;
 
 pub use disconnect::watch_disconnects;
 pub use router::Router;
+pub use serve::{serve, serve_with};
 pub use shutdown::run_until_signal;

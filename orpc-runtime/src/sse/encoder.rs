@@ -14,7 +14,6 @@
 //! - The buffer is reused: taking its bytes keeps its allocation for the next frames.
 
 use std::any::TypeId;
-use std::io::Write as _;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
@@ -94,9 +93,7 @@ impl Encoder {
     /// start further comment lines.
     pub fn comment(&mut self, text: &str) {
         for line in lines(text) {
-            self.buf.put_slice(b": ");
-            self.buf.put_slice(line.as_bytes());
-            self.buf.put_u8(b'\n');
+            self.field(b": ", line);
         }
         self.buf.put_u8(b'\n');
     }
@@ -110,9 +107,7 @@ impl Encoder {
         meta.check().map_err(EncodeError::Meta)?;
         let start = self.buf.len();
         for comment in &meta.comments {
-            self.buf.put_slice(b": ");
-            self.buf.put_slice(comment.as_bytes());
-            self.buf.put_u8(b'\n');
+            self.field(b": ", comment);
         }
         self.buf.put_slice(b"event: message\n");
         if let Some(retry) = meta.retry {
@@ -183,9 +178,7 @@ impl Encoder {
             self.buf.truncate(data_start - b"data: ".len());
             let text = String::from_utf8_lossy(&text);
             for line in lines(&text) {
-                self.buf.put_slice(b"data: ");
-                self.buf.put_slice(line.as_bytes());
-                self.buf.put_u8(b'\n');
+                self.field(b"data: ", line);
             }
         } else {
             self.buf.put_u8(b'\n');
@@ -194,12 +187,19 @@ impl Encoder {
         Ok(())
     }
 
+    /// One `prefix text` line.
+    fn field(&mut self, prefix: &[u8], text: &str) {
+        self.buf.put_slice(prefix);
+        self.buf.put_slice(text.as_bytes());
+        self.buf.put_u8(b'\n');
+    }
+
     /// Writes raw text as `data:` lines of an `event: message` frame; used for plain-text streams
     /// and tests of the line splitting.
     pub fn text_message(&mut self, text: &str) {
         self.buf.put_slice(b"event: message\n");
         for line in lines(text) {
-            let _ = write!((&mut self.buf).writer(), "data: {line}\n");
+            self.field(b"data: ", line);
         }
         self.buf.put_u8(b'\n');
     }
