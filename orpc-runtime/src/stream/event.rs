@@ -161,7 +161,15 @@ impl EventMeta {
     }
 
     /// Refuses ids and comments that would break out of their SSE line.
+    #[inline]
     pub fn check(&self) -> Result<(), InvalidMeta> {
+        if self.id.is_none() && self.comments.is_empty() {
+            return Ok(());
+        }
+        self.check_fields()
+    }
+
+    fn check_fields(&self) -> Result<(), InvalidMeta> {
         let breaks_line = |s: &str| s.bytes().any(|b| matches!(b, b'\r' | b'\n' | b'\0'));
         if self.id.as_ref().is_some_and(|id| breaks_line(id.as_str())) {
             return Err(InvalidMeta::Id);

@@ -78,7 +78,7 @@ impl<T, R, F> EventIterator<T, R, F> {
             tracing::error!("a cleanup guard panicked while an event iterator ended");
         }
         // Leaves the slot as empty as it is after every poll, whatever the body did.
-        drop(this.slot.with(|cell| cell.take()));
+        drop(this.slot.take());
     }
 }
 
@@ -94,7 +94,7 @@ where
             return Poll::Ready(None);
         };
         let frame = match catch_unwind(AssertUnwindSafe(|| body.poll(cx))) {
-            Ok(Poll::Pending) => match this.slot.with(|cell| cell.take()) {
+            Ok(Poll::Pending) => match this.slot.take() {
                 None => return Poll::Pending,
                 Some(event) => match event.meta.check() {
                     Ok(()) => return Poll::Ready(Some(Frame::Event(event))),

@@ -80,16 +80,11 @@ impl<T> Future for Yield<T> {
             // Parked on an earlier poll, and every poll_next empties the slot before returning.
             return Poll::Ready(());
         };
-        let parked = self.slot.with(|cell| match cell.take() {
-            None => {
-                cell.set(Some(event));
-                None
-            }
-            Some(earlier) => {
-                cell.set(Some(earlier));
-                Some(event)
-            }
-        });
+        // The common case, an empty slot, costs one swap.
+        let parked = match self.slot.replace(Some(event)) {
+            None => None,
+            Some(earlier) => self.slot.replace(Some(earlier)),
+        };
         if parked.is_some() {
             // Another yield got there first in this poll; try again once it has been taken.
             self.event = parked;

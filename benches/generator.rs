@@ -1,0 +1,108 @@
+//! What a yielded event costs: `#[procedure]` streams against a hand-written `Stream` and the
+//! other generator crates, producing the same small events.
+//!
+//!     cargo bench --bench generator
+//!
+//! Every variant produces the same items, a `Frame` per event and a final `Done`, and is polled
+//! to its end with a no-op waker, so only the generator machinery differs. `genawaiter` runs without its proc-macro feature (which pulls in an unmaintained
+//! crate); its `sync` flavour is the one that is `Send`, as ours is.
+
+use std::hint::black_box;
+use std::pin::{pin, Pin};
+use std::task::{Context as TaskContext, Poll, Waker};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use futures_util::Stream;
+use orpc_runtime::{procedure, yield_, Context, Event, Frame};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+#[derive(Serialize, JsonSchema)]
+struct Tick {
+    i: u64,
+}
+
+#[procedure(output = event_iterator(Tick))]
+async fn ticks(input: u64) {
+    for i in 0..input {
+        yield_!(Tick { i });
+    }
+}
+
+/// The same events, written by hand.
+struct HandWritten {
+    i: u64,
+    n: u64,
+}
+
+impl Stream for HandWritten {
+    type Item = Frame<Tick, ()>;
+
+    fn poll_next(mut self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        if self.i < self.n {
+            let i = self.i;
+            self.i += 1;
+            Poll::Ready(Some(Frame::Event(Event::new(Tick { i }))))
+        } else if self.i == self.n {
+            self.i += 1;
+            Poll::Ready(Some(Frame::Done(())))
+        } else {
+            Poll::Ready(None)
+        }
+    }
+}
+
+/// Polls a stream to its end, counting its items.
+fn drain<S: Stream>(stream: S) -> u64 {
+    let mut stream = pin!(stream);
+    let mut cx = TaskContext::from_waker(Waker::noop());
+    let mut items = 0;
+    loop {
+        match stream.as_mut().poll_next(&mut cx) {
+            Poll::Ready(Some(item)) => {
+                black_box(item);
+                items += 1;
+            }
+            Poll::Ready(None) => return items,
+            Poll::Pending => {}
+        }
+    }
+}
+
+fn generators(c: &mut Criterion) {
+    const N: u64 = 1000;
+    let mut group = c.benchmark_group("generator");
+    group.throughput(Throughput::Elements(N));
+    group.bench_function(BenchmarkId::new("hand_written", N), |b| {
+        b.iter(|| drain(HandWritten { i: 0, n: black_box(N) }))
+    });
+    group.bench_function(BenchmarkId::new("procedure", N), |b| {
+        b.iter(|| drain(ticks.call(black_box(N), &Context::new()).unwrap()))
+    });
+    group.bench_function(BenchmarkId::new("async_stream", N), |b| {
+        b.iter(|| {
+            let n = black_box(N);
+            drain(async_stream::stream! {
+                for i in 0..n {
+                    yield Frame::<Tick, ()>::Event(Event::new(Tick { i }));
+                }
+                yield Frame::Done(());
+            })
+        })
+    });
+    group.bench_function(BenchmarkId::new("genawaiter_sync", N), |b| {
+        b.iter(|| {
+            let n = black_box(N);
+            drain(genawaiter::sync::Gen::new(|co| async move {
+                for i in 0..n {
+                    co.yield_(Frame::<Tick, ()>::Event(Event::new(Tick { i }))).await;
+                }
+                co.yield_(Frame::Done(())).await;
+            }))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, generators);
+criterion_main!(benches);
