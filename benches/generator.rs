@@ -74,7 +74,12 @@ fn generators(c: &mut Criterion) {
     let mut group = c.benchmark_group("generator");
     group.throughput(Throughput::Elements(N));
     group.bench_function(BenchmarkId::new("hand_written", N), |b| {
-        b.iter(|| drain(HandWritten { i: 0, n: black_box(N) }))
+        b.iter(|| {
+            drain(HandWritten {
+                i: 0,
+                n: black_box(N),
+            })
+        })
     });
     group.bench_function(BenchmarkId::new("procedure", N), |b| {
         b.iter(|| drain(ticks.call(black_box(N), &Context::new()).unwrap()))
@@ -95,7 +100,8 @@ fn generators(c: &mut Criterion) {
             let n = black_box(N);
             drain(genawaiter::sync::Gen::new(|co| async move {
                 for i in 0..n {
-                    co.yield_(Frame::<Tick, ()>::Event(Event::new(Tick { i }))).await;
+                    co.yield_(Frame::<Tick, ()>::Event(Event::new(Tick { i })))
+                        .await;
                 }
                 co.yield_(Frame::Done(())).await;
             }))

@@ -42,7 +42,10 @@ struct Tick {
     i: u32,
 }
 
-#[procedure(output = event_iterator(Tick, String), method = GET, path = "/count")]
+/// Counts from 0 (or after the `Last-Event-ID`) to `n - 1`.
+///
+/// Each event carries its number as id and asks clients to wait 1 s before reconnecting.
+#[procedure(output = event_iterator(Tick, String), method = GET, path = "/count", tags = ["streams"])]
 async fn count(input: CountInput, last_event_id: Option<LastEventId>, streams: Stats) -> String {
     let _cleanup = Streams::track(streams);
     let start = last_event_id
@@ -63,7 +66,8 @@ struct A {
     a: u32,
 }
 
-#[procedure(output = event_iterator(A))]
+/// Yields one event, then fails with `BAD_REQUEST`.
+#[procedure(output = event_iterator(A), tags = ["streams"])]
 async fn fail(streams: Stats) -> Result<(), ORPCError> {
     let _cleanup = Streams::track(streams);
     yield_!(A { a: 1 });
@@ -80,7 +84,8 @@ struct TickK {
     tick: u64,
 }
 
-#[procedure(output = event_iterator(TickK), method = GET, path = "/forever")]
+/// Ticks every `interval_ms`, until the client leaves.
+#[procedure(output = event_iterator(TickK), method = GET, path = "/forever", tags = ["streams"])]
 async fn forever(input: ForeverInput, streams: Stats) {
     let _cleanup = Streams::track(streams);
     let mut ticks = tokio::time::interval(Duration::from_millis(input.interval_ms.max(1)));
@@ -102,7 +107,8 @@ struct Value {
     value: i64,
 }
 
-#[procedure(output = event_iterator(Value))]
+/// Yields each value; the event schema allows 0 to 100 only.
+#[procedure(output = event_iterator(Value), tags = ["streams"])]
 async fn validated(input: ValidatedInput, streams: Stats) {
     let _cleanup = Streams::track(streams);
     for value in input.values {
@@ -115,7 +121,8 @@ struct TextInput {
     items: Vec<String>,
 }
 
-#[procedure(output = event_iterator(String))]
+/// Yields each string unchanged.
+#[procedure(output = event_iterator(String), tags = ["streams"])]
 async fn text(input: TextInput, streams: Stats) {
     let _cleanup = Streams::track(streams);
     for item in input.items {
@@ -123,7 +130,8 @@ async fn text(input: TextInput, streams: Stats) {
     }
 }
 
-#[procedure(output = event_iterator(A))]
+/// Yields one event, then panics.
+#[procedure(output = event_iterator(A), tags = ["streams"])]
 async fn panic(streams: Stats) {
     let _cleanup = Streams::track(streams);
     yield_!(A { a: 1 });
@@ -135,7 +143,8 @@ struct N {
     n: u32,
 }
 
-#[procedure(output = event_iterator(N))]
+/// Three events with metadata; the third has an id that would forge a field.
+#[procedure(output = event_iterator(N), tags = ["streams"])]
 async fn meta(streams: Stats) {
     let _cleanup = Streams::track(streams);
     yield_!(N { n: 1 }, id = "α-1", comments = ["hello", "world"]);
@@ -154,6 +163,7 @@ struct Greeting {
     greeting: String,
 }
 
+/// Greets `name`.
 #[procedure]
 async fn echo(input: EchoInput) -> Greeting {
     Greeting {
@@ -167,6 +177,7 @@ struct StatsOutput {
     cleaned: u64,
 }
 
+/// How many streams started, and how many ran their cleanup.
 #[procedure]
 async fn stats(streams: Stats) -> StatsOutput {
     StatsOutput {

@@ -534,3 +534,100 @@ async fn a_client_that_reads_nothing_pauses_the_handler() {
     eprintln!("{produced} events produced before the handler was paused");
     drop(response);
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let c = Conformance::start();
+    let doc: Value = client()
+        .get(c.server.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.1");
+    assert_eq!(doc["servers"][0]["url"], "/api");
+    let count = &doc["paths"]["/count"]["get"];
+    assert_eq!(
+        count["summary"],
+        "Counts from 0 (or after the `Last-Event-ID`) to `n - 1`."
+    );
+    assert_eq!(count["tags"], json!(["streams"]));
+    let parameters: Vec<(&str, bool)> = count["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap(),
+                p["required"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(parameters, [("delay_ms", false), ("n", true)]);
+    let frames = count["responses"]["200"]["content"]["text/event-stream"]["schema"]["oneOf"]
+        .as_array()
+        .unwrap();
+    let events: Vec<&str> = frames
+        .iter()
+        .map(|f| f["properties"]["event"]["const"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["message", "done", "error"]);
+    assert_eq!(
+        frames[0]["properties"]["data"],
+        json!({ "$ref": "#/components/schemas/Tick" })
+    );
+    assert_eq!(frames[0]["properties"]["id"], json!({ "type": "string" }));
+    assert_eq!(frames[1]["properties"]["data"], json!({ "type": "string" }));
+    assert_eq!(
+        frames[2]["properties"]["data"],
+        json!({ "$ref": "#/components/schemas/ORPCError" })
+    );
+
+    let echo = &doc["paths"]["/echo"]["post"];
+    assert_eq!(
+        echo["requestBody"]["content"]["application/json"]["schema"],
+        json!({ "$ref": "#/components/schemas/EchoInput" })
+    );
+    assert_eq!(
+        doc["components"]["schemas"]["EchoInput"]["properties"]["name"]["minLength"],
+        1
+    );
+    assert_eq!(
+        echo["responses"]["200"]["content"]["application/json"]["schema"],
+        json!({ "$ref": "#/components/schemas/Greeting" })
+    );
+    assert!(
+        doc["paths"]["/stats"]["post"].get("requestBody").is_none(),
+        "stats takes no input"
+    );
+    let operations = doc["paths"].as_object().unwrap().len();
+    assert_eq!(operations, 9);
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct Percent {
+    #[schemars(range(min = 0, max = 100))]
+    value: i64,
+}
+
+#[orpc_runtime::procedure(output = event_iterator(Percent), validate = false)]
+async fn unchecked() {
+    orpc_runtime::yield_!(Percent { value: 250 });
+}
+
+#[tokio::test]
+async fn validation_can_be_switched_off_per_procedure() {
+    let c = Conformance::with(Router::new().procedure(unchecked), false);
+    let frames = Frames::new(c.rpc("unchecked", Value::Null).await)
+        .rest()
+        .await;
+    assert_eq!(
+        frames[1..],
+        [
+            "event: message\ndata: {\"json\":{\"value\":250}}",
+            "event: done\ndata: {}"
+        ]
+    );
+}

@@ -12,6 +12,7 @@ pub struct Args {
     pub method: Option<Ident>,
     pub path: Option<LitStr>,
     pub validate: Option<LitBool>,
+    pub tags: Option<Vec<LitStr>>,
 }
 
 /// `output = event_iterator(Event)` or `output = event_iterator(Event, Return)`.
@@ -21,7 +22,7 @@ pub struct Output {
 }
 
 const KNOWN: &str = "`output = event_iterator(..)`, `name = \"..\"`, `method = GET|POST|..`, \
-                     `path = \"/..\"` and `validate = true|false`";
+                     `path = \"/..\"`, `tags = [\"..\"]` and `validate = true|false`";
 
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
@@ -54,6 +55,14 @@ impl Parse for Args {
                 }
                 "path" => {
                     if args.path.replace(input.parse()?).is_some() {
+                        push(duplicate());
+                    }
+                }
+                "tags" => {
+                    let content;
+                    syn::bracketed!(content in input);
+                    let tags = Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?;
+                    if args.tags.replace(tags.into_iter().collect()).is_some() {
                         push(duplicate());
                     }
                 }

@@ -119,6 +119,18 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
     if !p.validate {
         route = quote!(#route.without_event_validation());
     }
+    if p.summary.is_some() {
+        let summary = &p.summary;
+        let description = match &p.description {
+            Some(d) => quote!(::core::option::Option::Some(#d)),
+            None => quote!(::core::option::Option::None),
+        };
+        route = quote!(#route.with_docs(::core::option::Option::Some(#summary), #description));
+    }
+    if !p.tags.is_empty() {
+        let tags = &p.tags;
+        route = quote!(#route.with_tags(&[#(#tags),*]));
+    }
 
     let call = match &p.kind {
         Kind::Plain => quote! {

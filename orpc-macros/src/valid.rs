@@ -5,7 +5,8 @@
 use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{
-    Attribute, Block, FnArg, Ident, ItemFn, Pat, PathArguments, ReturnType, Type, Visibility,
+    Attribute, Block, FnArg, Ident, ItemFn, LitStr, Pat, PathArguments, ReturnType, Type,
+    Visibility,
 };
 
 use crate::attr::Args;
@@ -28,6 +29,10 @@ pub struct Procedure {
     pub method: Option<Ident>,
     pub path: Option<String>,
     pub validate: bool,
+    pub tags: Vec<String>,
+    /// The doc comment's first paragraph, and the rest.
+    pub summary: Option<String>,
+    pub description: Option<String>,
     pub body: Block,
 }
 
@@ -176,6 +181,7 @@ pub fn check(args: Args, item: ItemFn) -> syn::Result<Procedure> {
         None => sig.ident.to_string().trim_start_matches("r#").to_owned(),
     };
 
+    let (summary, description) = split_docs(&item.attrs);
     errors.finish()?;
     Ok(Procedure {
         attrs: item.attrs,
@@ -191,8 +197,48 @@ pub fn check(args: Args, item: ItemFn) -> syn::Result<Procedure> {
         method: args.method,
         path,
         validate: args.validate.is_none_or(|b| b.value),
+        tags: args
+            .tags
+            .unwrap_or_default()
+            .iter()
+            .map(LitStr::value)
+            .collect(),
+        summary,
+        description,
         body: *item.block,
     })
+}
+
+/// The doc comment's first paragraph (as one line) and the paragraphs after it.
+fn split_docs(attrs: &[Attribute]) -> (Option<String>, Option<String>) {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .flat_map(|doc| {
+            doc.split('\n')
+                .map(|l| l.strip_prefix(' ').unwrap_or(l).trim_end().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let text = lines.join("\n");
+    let text = text.trim();
+    if text.is_empty() {
+        return (None, None);
+    }
+    let (first, rest) = text.split_once("\n\n").unwrap_or((text, ""));
+    let summary = first.split_whitespace().collect::<Vec<_>>().join(" ");
+    let rest = rest.trim();
+    (Some(summary), (!rest.is_empty()).then(|| rest.to_owned()))
 }
 
 /// `T` when `ty` is written as `Result<T, ..>` (any path ending in `Result`).

@@ -52,7 +52,7 @@ pub mod stream;
 
 pub use context::{Context, FromContext};
 pub use error::ORPCError;
-pub use procedure::{Procedure, RawInput, Route};
+pub use procedure::{EncodedFrames, Procedure, RawInput, Route};
 pub use stream::{
     finally, finally_async, wait_for_cleanups, AsyncCleanupGuard, CleanupGuard, Event, EventId,
     EventIterator, EventMeta, Frame, InvalidMeta, LastEventId,

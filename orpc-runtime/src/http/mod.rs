@@ -32,6 +32,7 @@ mod serve;
 mod shutdown;
 
 pub use disconnect::watch_disconnects;
+pub(crate) use router::openapi_path;
 pub use router::Router;
 pub use serve::{serve, serve_with};
 pub use shutdown::run_until_signal;

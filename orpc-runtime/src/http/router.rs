@@ -22,6 +22,7 @@ use super::disconnect::DisconnectWatch;
 use super::input::{decode_body, read_body};
 use super::response::SseBody;
 use crate::procedure::Handler;
+use crate::schema::ApiInfo;
 use crate::sse::{Envelope, KeepAlive};
 use crate::{Context, ORPCError, Procedure, RawInput, Route};
 
@@ -53,6 +54,7 @@ struct Inner {
     keep_alive: Arc<KeepAlive>,
     body_limit: usize,
     shutdown: CancellationToken,
+    info: ApiInfo,
 }
 
 impl Default for Router {
@@ -70,6 +72,7 @@ impl Router {
                 keep_alive: Arc::new(KeepAlive::default()),
                 body_limit: DEFAULT_BODY_LIMIT,
                 shutdown: CancellationToken::new(),
+                info: ApiInfo::default(),
             }),
         }
     }
@@ -99,6 +102,21 @@ impl Router {
         self
     }
 
+    /// Names the API in its OpenAPI document.
+    pub fn info(mut self, title: impl Into<String>, version: impl Into<String>) -> Self {
+        Arc::make_mut(&mut self.inner).info = ApiInfo {
+            title: title.into(),
+            version: version.into(),
+        };
+        self
+    }
+
+    /// The OpenAPI 3.1 document of the OpenAPI protocol, for a router mounted at `server_url`
+    /// (such as `/api`). [`Router::openapi`] also serves it at `{scope}/openapi.json`.
+    pub fn openapi_document(&self, server_url: &str) -> serde_json::Value {
+        crate::schema::document(self.routes(), &self.inner.info, server_url)
+    }
+
     /// The registered routes.
     pub fn routes(&self) -> impl Iterator<Item = &Route> {
         self.inner.routes.values().map(|r| &**r)
@@ -124,10 +142,32 @@ impl Router {
         }
     }
 
-    /// Mounts the OpenAPI protocol: `cfg` is usually a scope such as `web::scope("/api")`.
+    /// Mounts the OpenAPI protocol: `cfg` is usually a scope such as `web::scope("/api")`. The
+    /// API's OpenAPI document is served at `GET {scope}/openapi.json`, unless a procedure takes
+    /// that path.
     pub fn openapi(&self) -> impl FnOnce(&mut web::ServiceConfig) {
         let router = self.clone();
         move |cfg| {
+            let taken = router
+                .inner
+                .routes
+                .values()
+                .any(|r| openapi_path(r) == "/openapi.json");
+            if !taken {
+                let documented = router.clone();
+                cfg.route(
+                    "/openapi.json",
+                    web::get().to(move |req: HttpRequest| {
+                        let scope = req
+                            .path()
+                            .strip_suffix("/openapi.json")
+                            .unwrap_or("")
+                            .to_owned();
+                        let document = documented.openapi_document(&scope);
+                        async move { HttpResponse::Ok().json(document) }
+                    }),
+                );
+            }
             let mut by_path: HashMap<String, Vec<Arc<Route>>> = HashMap::new();
             for route in router.inner.routes.values() {
                 by_path

@@ -9,10 +9,13 @@
 mod check;
 mod coerce;
 mod implied;
+mod openapi;
 
 pub(crate) use check::SchemaCheck;
 pub use check::{Issue, PathSegment};
 pub(crate) use coerce::query_to_json;
+pub(crate) use openapi::document;
+pub use openapi::ApiInfo;
 
 /// The path of a serde error, in an [`Issue`]'s form.
 pub(crate) fn path_of(path: &serde_path_to_error::Path) -> Vec<PathSegment> {

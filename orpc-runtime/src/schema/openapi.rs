@@ -1,0 +1,218 @@
+//! The OpenAPI 3.1 document of a router's OpenAPI protocol.
+//!
+//! One operation per procedure, at the method and path it is served with. Inputs are a JSON
+//! request body, or query parameters for `GET` routes. Plain outputs are `application/json`;
+//! event iterators are `text/event-stream`, described as oRPC describes them: a `oneOf` of the
+//! three frames a stream can carry, `message` (the event, with optional `id` and `retry`),
+//! `done` (the return value) and `error` (the error object). Named types go to
+//! `components/schemas`, shared by every operation.
+
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde_json::{json, Map, Value};
+
+use crate::{ORPCError, Route};
+
+/// The document's `info`: the API's title and version.
+#[derive(Debug, Clone)]
+pub struct ApiInfo {
+    /// The API's name.
+    pub title: String,
+    /// The API's version (not the OpenAPI version).
+    pub version: String,
+}
+
+impl Default for ApiInfo {
+    fn default() -> Self {
+        ApiInfo {
+            title: "oRPC API".into(),
+            version: "0.1.0".into(),
+        }
+    }
+}
+
+/// Builds the document for `routes`, served under `server_url` (such as `/api`).
+pub(crate) fn document<'a>(
+    routes: impl IntoIterator<Item = &'a Route>,
+    info: &ApiInfo,
+    server_url: &str,
+) -> Value {
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.definitions_path = "/components/schemas".into();
+    settings.meta_schema = None;
+    let mut generator = settings.into_generator();
+    let error_schema = generator.subschema_for::<ORPCError>();
+
+    let mut routes: Vec<&Route> = routes.into_iter().collect();
+    routes.sort_by_key(|r| r.name);
+    let mut paths = Map::new();
+    for route in routes {
+        let method = route.method.unwrap_or("POST").to_ascii_lowercase();
+        let path = crate::http::openapi_path(route);
+        let operation = operation(route, &method, &mut generator, &error_schema);
+        let item = paths.entry(path).or_insert_with(|| json!({}));
+        item[method] = operation;
+    }
+    let schemas = generator.take_definitions(true);
+    json!({
+        "openapi": "3.1.1",
+        "info": { "title": info.title, "version": info.version },
+        "servers": [{ "url": if server_url.is_empty() { "/" } else { server_url } }],
+        "paths": paths,
+        "components": { "schemas": schemas },
+    })
+}
+
+fn operation(
+    route: &Route,
+    method: &str,
+    generator: &mut SchemaGenerator,
+    error_schema: &Schema,
+) -> Value {
+    let mut op = Map::new();
+    op.insert("operationId".into(), route.name.replace('/', "_").into());
+    if let Some(summary) = route.docs.summary {
+        op.insert("summary".into(), summary.into());
+    }
+    if let Some(description) = route.docs.description {
+        op.insert("description".into(), description.into());
+    }
+    if !route.docs.tags.is_empty() {
+        op.insert("tags".into(), route.docs.tags.into());
+    }
+
+    let input = (route.schemas.input)(generator).to_value();
+    if !accepts_nothing(&input) {
+        if method == "get" {
+            op.insert(
+                "parameters".into(),
+                query_parameters(&input, generator).into(),
+            );
+        } else {
+            op.insert(
+                "requestBody".into(),
+                json!({ "required": !accepts_null(&input, generator), "content": { "application/json": { "schema": input } } }),
+            );
+        }
+    }
+
+    let output = (route.schemas.output)(generator).to_value();
+    let success = match route.schemas.done {
+        None => json!({
+            "description": "The procedure's output.",
+            "content": { "application/json": { "schema": output } },
+        }),
+        Some(done) => {
+            let done = done(generator).to_value();
+            json!({
+                "description": "An event iterator: server-sent events, each a `message`, then a final `done` or `error`.",
+                "content": { "text/event-stream": { "schema": { "oneOf": [
+                    frame("message", output, true),
+                    frame("done", done, false),
+                    frame("error", error_schema.clone().to_value(), false),
+                ] } } },
+            })
+        }
+    };
+    op.insert(
+        "responses".into(),
+        json!({
+            "200": success,
+            "default": {
+                "description": "An error, before any event: the HTTP status is the error's.",
+                "content": { "application/json": { "schema": error_schema } },
+            },
+        }),
+    );
+    Value::Object(op)
+}
+
+/// One SSE frame: its event name, its data, and for messages the optional `id` and `retry`.
+fn frame(event: &str, data: Value, meta: bool) -> Value {
+    let mut properties = json!({ "event": { "const": event }, "data": data });
+    if meta {
+        properties["id"] = json!({ "type": "string" });
+        properties["retry"] = json!({ "type": "integer", "minimum": 0 });
+    }
+    json!({ "type": "object", "properties": properties, "required": ["event", "data"] })
+}
+
+/// Each property of an object input as a query parameter.
+fn query_parameters(input: &Value, generator: &SchemaGenerator) -> Vec<Value> {
+    let resolved = resolve(input, generator);
+    let required: Vec<&str> = resolved
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(properties) = resolved.get("properties").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    properties
+        .iter()
+        .map(|(name, schema)| {
+            let nested = matches!(resolve(schema, generator).get("type"), Some(Value::String(t)) if t == "object" || t == "array");
+            let mut parameter = json!({
+                "name": name,
+                "in": "query",
+                "required": required.contains(&name.as_str()),
+                "schema": schema,
+            });
+            if nested {
+                parameter["style"] = "deepObject".into();
+                parameter["explode"] = true.into();
+            }
+            parameter
+        })
+        .collect()
+}
+
+/// The schema behind a `$ref` to `components/schemas`.
+fn resolve(schema: &Value, generator: &SchemaGenerator) -> Value {
+    match schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+    {
+        Some(name) => generator
+            .definitions()
+            .get(name)
+            .cloned()
+            .unwrap_or(Value::Null),
+        None => schema.clone(),
+    }
+}
+
+/// The unit type: a procedure that takes no input.
+fn accepts_nothing(schema: &Value) -> bool {
+    schema.get("type").and_then(Value::as_str) == Some("null")
+}
+
+fn accepts_null(schema: &Value, generator: &SchemaGenerator) -> bool {
+    match resolve(schema, generator).get("type") {
+        Some(Value::String(t)) => t == "null",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "null"),
+        _ => false,
+    }
+}
+
+/// Names the error object's schema `ORPCError`, with the fields oRPC sends.
+impl JsonSchema for ORPCError {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ORPCError".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "properties": {
+                "defined": { "type": "boolean" },
+                "code": { "type": "string" },
+                "status": { "type": "integer" },
+                "message": { "type": "string" },
+                "data": {},
+            },
+            "required": ["defined", "code", "status", "message"],
+        })
+    }
+}
