@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
+use super::fast::FastCheck;
 use super::implied::adds_constraints;
 
 /// One violation: where it is and what is wrong.
@@ -58,6 +59,8 @@ pub(crate) struct SchemaCheck<T: ?Sized> {
     /// The type's schema as JSON.
     pub(crate) schema: Value,
     validator: Option<jsonschema::Validator>,
+    /// The allocation-free check, when the schema's constraints are all ones it handles.
+    fast: Option<FastCheck>,
     _type: PhantomData<fn(&T)>,
 }
 
@@ -75,9 +78,11 @@ impl<T: JsonSchema + ?Sized> SchemaCheck<T> {
         } else {
             None
         };
+        let fast = validator.as_ref().and_then(|_| FastCheck::compile(&schema));
         SchemaCheck {
             schema,
             validator,
+            fast,
             _type: PhantomData,
         }
     }
@@ -106,7 +111,7 @@ impl<T: JsonSchema + ?Sized> SchemaCheck<T> {
 impl<T: JsonSchema + Serialize + ?Sized> SchemaCheck<T> {
     /// Checks a Rust value, converting it to JSON only when there is something to check.
     pub(crate) fn check(&self, value: &T) -> Result<(), Vec<Issue>> {
-        if self.validator.is_none() {
+        if self.validator.is_none() || self.fast.as_ref().is_some_and(|fast| fast.is_valid(value)) {
             return Ok(());
         }
         match serde_json::to_value(value) {

@@ -8,6 +8,7 @@
 
 mod check;
 mod coerce;
+mod fast;
 mod implied;
 mod openapi;
 
