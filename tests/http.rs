@@ -631,3 +631,34 @@ async fn validation_can_be_switched_off_per_procedure() {
         ]
     );
 }
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct Summary {
+    #[schemars(range(max = 10))]
+    total: u32,
+}
+
+#[orpc_runtime::procedure(output = event_iterator(Percent, Summary))]
+async fn summarised(input: u32) -> Summary {
+    orpc_runtime::yield_!(Percent { value: 1 });
+    Summary { total: input }
+}
+
+#[tokio::test]
+async fn the_return_value_is_validated_too() {
+    let c = Conformance::with(Router::new().procedure(summarised), false);
+    let ok = Frames::new(c.rpc("summarised", json!(10)).await)
+        .rest()
+        .await;
+    assert_eq!(ok[2], "event: done\ndata: {\"json\":{\"total\":10}}");
+    let bad = Frames::new(c.rpc("summarised", json!(11)).await)
+        .rest()
+        .await;
+    assert_eq!(
+        bad[1..],
+        [
+            "event: message\ndata: {\"json\":{\"value\":1}}",
+            "event: error\ndata: {\"json\":{\"defined\":false,\"code\":\"EVENT_ITERATOR_VALIDATION_FAILED\",\"status\":500,\"message\":\"Event iterator validation failed\"}}",
+        ]
+    );
+}
