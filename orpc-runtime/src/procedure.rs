@@ -291,8 +291,8 @@ impl Stream for EncodedFrames {
                 this.source = None;
                 Poll::Ready(None)
             }
-            Poll::Ready(Some(last)) => {
-                if last {
+            Poll::Ready(Some(written)) => {
+                if written.is_last() {
                     this.source = None;
                 }
                 Poll::Ready(Some(this.encoder.take()))
@@ -301,14 +301,34 @@ impl Stream for EncodedFrames {
     }
 }
 
+/// What one call to [`FrameSource::poll_encode`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// An `event: message` frame.
+    Message,
+    /// The `done` frame: the stream is over.
+    Done,
+    /// An `error` frame from the handler (an error it returned, a panic, a refused event): the
+    /// stream is over.
+    Error,
+    /// An `error` frame for an event or return value that broke its schema: the stream is over.
+    Invalid,
+}
+
+impl Written {
+    pub(crate) fn is_last(self) -> bool {
+        self != Written::Message
+    }
+}
+
 /// A running event iterator, erased: each poll encodes at most one frame.
 pub(crate) trait FrameSource {
-    /// Polls the next frame and encodes it. `Ready(Some(true))` means that frame ended the stream.
+    /// Polls the next frame and encodes it, saying what it wrote.
     fn poll_encode(
         self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,
         out: &mut Encoder,
-    ) -> Poll<Option<bool>>;
+    ) -> Poll<Option<Written>>;
 }
 
 pin_project_lite::pin_project! {
@@ -329,7 +349,7 @@ where
         self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,
         out: &mut Encoder,
-    ) -> Poll<Option<bool>> {
+    ) -> Poll<Option<Written>> {
         let this = self.project();
         let frame = match this.stream.poll_next(cx) {
             Poll::Pending => return Poll::Pending,
@@ -345,21 +365,20 @@ where
             if let Err((issues, frame)) = checked {
                 out.error(&event_validation_failed(frame, &issues))
                     .expect("the error object always serializes");
-                return Poll::Ready(Some(true));
+                return Poll::Ready(Some(Written::Invalid));
             }
         }
-        let last = !matches!(frame, Frame::Event(_));
-        let written = match &frame {
-            Frame::Event(event) => out.message(&event.meta, &event.data),
-            Frame::Done(value) => out.done(value),
-            Frame::Error(error) => out.error(error),
+        let (encoded, written) = match &frame {
+            Frame::Event(event) => (out.message(&event.meta, &event.data), Written::Message),
+            Frame::Done(value) => (out.done(value), Written::Done),
+            Frame::Error(error) => (out.error(error), Written::Error),
         };
-        if let Err(error) = written {
+        if let Err(error) = encoded {
             tracing::error!(%error, "event does not serialize; ending the stream");
             out.error(&ORPCError::internal())
                 .expect("the error object always serializes");
-            return Poll::Ready(Some(true));
+            return Poll::Ready(Some(Written::Error));
         }
-        Poll::Ready(Some(last))
+        Poll::Ready(Some(written))
     }
 }

@@ -25,6 +25,15 @@ impl TestServer {
     where
         F: Fn(&mut actix_web::web::ServiceConfig) + Send + Clone + 'static,
     {
+        Self::start_with_timeout(configure, compress, Duration::from_secs(5))
+    }
+
+    /// Like [`TestServer::start`], cutting off clients that take longer than `request_timeout`
+    /// to send their request head.
+    pub fn start_with_timeout<F>(configure: F, compress: bool, request_timeout: Duration) -> Self
+    where
+        F: Fn(&mut actix_web::web::ServiceConfig) + Send + Clone + 'static,
+    {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
@@ -37,6 +46,7 @@ impl TestServer {
                         .configure(configure.clone())
                 })
                 .workers(1)
+                .client_request_timeout(request_timeout)
                 .on_connect(orpc_runtime::http::watch_disconnects)
                 .disable_signals()
                 .shutdown_timeout(1)

@@ -30,9 +30,12 @@ mod response;
 mod router;
 mod serve;
 mod shutdown;
+mod stats;
 
 pub use disconnect::watch_disconnects;
+pub use response::SLOW_POLL;
 pub(crate) use router::openapi_path;
 pub use router::Router;
 pub use serve::{serve, serve_with};
 pub use shutdown::run_until_signal;
+pub use stats::StreamStats;

@@ -13,11 +13,18 @@
 //! - the server shuts down ([`Router::shutdown`](super::Router::shutdown)): the body ends without a
 //!   `done` frame, so the client reconnects, with its `Last-Event-ID`, to another instance;
 //! - actix-web drops the body, after a failed write.
+//!
+//! Each stream runs inside a tracing span `stream` with its procedure and a process-unique id. A
+//! poll of the handler that takes longer than [`SLOW_POLL`] is logged as a warning: the handler
+//! blocked its worker thread (a blocking call, or a long computation without an await), which
+//! stalls every other stream on that worker.
 
 use std::future::Future as _;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use actix_web::body::{BodySize, MessageBody};
 use bytes::Bytes;
@@ -25,13 +32,18 @@ use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::disconnect::DisconnectWatch;
-use crate::procedure::FrameSource;
+use super::stats::StreamTicket;
+use crate::procedure::{FrameSource, Written};
 use crate::sse::{Encoder, Envelope, KeepAlive};
 
 /// How many bytes one poll encodes at most before handing them to the socket.
 const BATCH: usize = 16 * 1024;
 
+/// A poll of a handler that takes longer than this blocked its worker thread.
+pub const SLOW_POLL: Duration = Duration::from_millis(100);
+
 pub(crate) struct SseBody {
+    // Dropped first: the handler's cleanup runs before the ticket counts the stream finished.
     source: Option<Pin<Box<dyn FrameSource>>>,
     encoder: Encoder,
     keep_alive: Arc<KeepAlive>,
@@ -39,38 +51,98 @@ pub(crate) struct SseBody {
     quiet: Option<Pin<Box<Sleep>>>,
     disconnect: Option<DisconnectWatch>,
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    span: tracing::Span,
+    ticket: Option<StreamTicket>,
+}
+
+/// The options of one SSE response.
+pub(crate) struct SseSettings {
+    pub(crate) procedure: &'static str,
+    pub(crate) envelope: Envelope,
+    pub(crate) keep_alive: Arc<KeepAlive>,
+    pub(crate) disconnect: Option<DisconnectWatch>,
+    pub(crate) shutdown: WaitForCancellationFutureOwned,
+    pub(crate) ticket: StreamTicket,
 }
 
 impl SseBody {
-    pub(crate) fn new(
-        source: Pin<Box<dyn FrameSource>>,
-        envelope: Envelope,
-        keep_alive: Arc<KeepAlive>,
-        disconnect: Option<DisconnectWatch>,
-        shutdown: WaitForCancellationFutureOwned,
-    ) -> Self {
-        let mut encoder = Encoder::new(envelope);
-        if let Some(text) = &keep_alive.initial_comment {
+    pub(crate) fn new(source: Pin<Box<dyn FrameSource>>, settings: SseSettings) -> Self {
+        static IDS: AtomicU64 = AtomicU64::new(0);
+        let id = IDS.fetch_add(1, Ordering::Relaxed);
+        let span = tracing::info_span!("stream", procedure = settings.procedure, stream = id);
+        let mut encoder = Encoder::new(settings.envelope);
+        if let Some(text) = &settings.keep_alive.initial_comment {
             encoder.comment(text);
         }
-        let quiet = keep_alive
+        let quiet = settings
+            .keep_alive
             .interval
             .map(|every| Box::pin(tokio::time::sleep(every)));
         SseBody {
             source: Some(source),
             encoder,
-            keep_alive,
+            keep_alive: settings.keep_alive,
             quiet,
-            disconnect,
-            shutdown: Box::pin(shutdown),
+            disconnect: settings.disconnect,
+            shutdown: Box::pin(settings.shutdown),
+            span,
+            ticket: Some(settings.ticket),
         }
     }
 
-    /// Drops the handler, which runs its cleanup guards.
+    /// Drops the handler, which runs its cleanup guards, then counts the stream finished.
     fn end(&mut self) {
         self.source = None;
         self.disconnect = None;
         self.quiet = None;
+        self.ticket = None;
+    }
+
+    /// Encodes what the handler has ready, up to a batch; ends the stream after its last frame.
+    fn encode_ready(&mut self, cx: &mut Context<'_>) {
+        let Some(source) = self.source.as_mut() else {
+            return;
+        };
+        let started = std::time::Instant::now();
+        let mut events = 0;
+        let mut last = None;
+        while self.encoder.len() < BATCH {
+            match source.as_mut().poll_encode(cx, &mut self.encoder) {
+                Poll::Ready(Some(Written::Message)) => events += 1,
+                Poll::Ready(Some(written)) => {
+                    last = Some(written);
+                    break;
+                }
+                Poll::Ready(None) => {
+                    last = Some(Written::Done);
+                    break;
+                }
+                Poll::Pending => break,
+            }
+        }
+        let took = started.elapsed();
+        if took > SLOW_POLL {
+            tracing::warn!(
+                took_ms = took.as_millis() as u64,
+                "a handler poll blocked its worker thread; use async I/O or spawn_blocking"
+            );
+        }
+        if let Some(counters) = self.ticket.as_ref().map(StreamTicket::counters) {
+            if events > 0 {
+                counters.events.fetch_add(events, Ordering::Relaxed);
+            }
+            let ended_badly = match last {
+                Some(Written::Error) => Some(&counters.errors),
+                Some(Written::Invalid) => Some(&counters.validation_failures),
+                _ => None,
+            };
+            if let Some(counter) = ended_badly {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if last.is_some() {
+            self.end();
+        }
     }
 }
 
@@ -86,30 +158,29 @@ impl MessageBody for SseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
         let this = self.get_mut();
-        if let Some(source) = this.source.as_mut() {
+        let span = this.span.clone();
+        let _entered = span.enter();
+        if this.source.is_some() {
             let gone = this
                 .disconnect
                 .as_mut()
                 .is_some_and(|watch| watch.poll_gone(cx).is_ready());
             if gone {
                 tracing::debug!("client went away; ending its stream");
+                if let Some(ticket) = &this.ticket {
+                    ticket
+                        .counters()
+                        .disconnects
+                        .fetch_add(1, Ordering::Relaxed);
+                }
                 this.end();
                 return Poll::Ready(None);
             }
             if this.shutdown.as_mut().poll(cx).is_ready() {
+                tracing::debug!("server shutting down; ending the stream");
                 this.end();
             } else {
-                let mut source = source.as_mut();
-                while this.encoder.len() < BATCH {
-                    match source.as_mut().poll_encode(cx, &mut this.encoder) {
-                        Poll::Ready(Some(false)) => continue,
-                        Poll::Ready(Some(true)) | Poll::Ready(None) => {
-                            this.end();
-                            break;
-                        }
-                        Poll::Pending => break,
-                    }
-                }
+                this.encode_ready(cx);
             }
         }
         if this.encoder.is_empty() {

@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -20,7 +21,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::disconnect::DisconnectWatch;
 use super::input::{decode_body, read_body};
-use super::response::SseBody;
+use super::response::{SseBody, SseSettings};
+use super::stats::{Counters, StreamStats};
 use crate::procedure::Handler;
 use crate::schema::ApiInfo;
 use crate::sse::{Envelope, KeepAlive};
@@ -28,6 +30,9 @@ use crate::{Context, ORPCError, Procedure, RawInput, Route};
 
 /// The default request body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// How long a client may take to send its request head, by default.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Procedures by name, with the settings they are served with.
 ///
@@ -53,8 +58,11 @@ struct Inner {
     routes: HashMap<&'static str, Arc<Route>>,
     keep_alive: Arc<KeepAlive>,
     body_limit: usize,
+    max_streams: Option<u64>,
+    request_timeout: Duration,
     shutdown: CancellationToken,
     info: ApiInfo,
+    counters: Arc<Counters>,
 }
 
 impl Default for Router {
@@ -71,8 +79,11 @@ impl Router {
                 routes: HashMap::new(),
                 keep_alive: Arc::new(KeepAlive::default()),
                 body_limit: DEFAULT_BODY_LIMIT,
+                max_streams: None,
+                request_timeout: DEFAULT_REQUEST_TIMEOUT,
                 shutdown: CancellationToken::new(),
                 info: ApiInfo::default(),
+                counters: Arc::default(),
             }),
         }
     }
@@ -100,6 +111,31 @@ impl Router {
     pub fn body_limit(mut self, bytes: usize) -> Self {
         Arc::make_mut(&mut self.inner).body_limit = bytes;
         self
+    }
+
+    /// Caps how many streams may be open at once; further calls get 503 `SERVICE_UNAVAILABLE`
+    /// while open streams carry on. Unlimited by default.
+    pub fn max_streams(mut self, limit: u64) -> Self {
+        Arc::make_mut(&mut self.inner).max_streams = Some(limit);
+        self
+    }
+
+    /// How long a client may take to send its request head before it is cut off (408), which
+    /// defeats slowloris clients. [`serve`](super::serve) applies it; on your own `HttpServer`,
+    /// pass [`Router::request_timeout_value`] to `client_request_timeout`. Default: 5 s.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        Arc::make_mut(&mut self.inner).request_timeout = timeout;
+        self
+    }
+
+    /// The request head timeout set with [`Router::request_timeout`].
+    pub fn request_timeout_value(&self) -> Duration {
+        self.inner.request_timeout
+    }
+
+    /// The counters of this router's streams, across every worker.
+    pub fn stats(&self) -> StreamStats {
+        self.inner.counters.snapshot()
     }
 
     /// Names the API in its OpenAPI document.
@@ -264,23 +300,34 @@ impl Router {
                 }
                 Err(error) => error_response(&error, envelope),
             },
-            Handler::Stream(handler) => match handler(input, &ctx, route.validate_events) {
-                Ok(source) => {
-                    let body = SseBody::new(
-                        source,
-                        envelope,
-                        self.inner.keep_alive.clone(),
-                        DisconnectWatch::new(req),
-                        self.inner.shutdown.clone().cancelled_owned(),
-                    );
-                    HttpResponse::Ok()
-                        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
-                        .insert_header((header::CACHE_CONTROL, "no-cache"))
-                        .insert_header(("x-accel-buffering", "no"))
-                        .body(body)
+            Handler::Stream(handler) => {
+                let Some(ticket) = self.inner.counters.open(self.inner.max_streams) else {
+                    let error = ORPCError::new("SERVICE_UNAVAILABLE")
+                        .with_message("Too many open streams; retry later");
+                    return error_response(&error, envelope);
+                };
+                match handler(input, &ctx, route.validate_events) {
+                    Ok(source) => {
+                        let body = SseBody::new(
+                            source,
+                            SseSettings {
+                                procedure: route.name,
+                                envelope,
+                                keep_alive: self.inner.keep_alive.clone(),
+                                disconnect: DisconnectWatch::new(req),
+                                shutdown: self.inner.shutdown.clone().cancelled_owned(),
+                                ticket,
+                            },
+                        );
+                        HttpResponse::Ok()
+                            .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+                            .insert_header((header::CACHE_CONTROL, "no-cache"))
+                            .insert_header(("x-accel-buffering", "no"))
+                            .body(body)
+                    }
+                    Err(error) => error_response(&error, envelope),
                 }
-                Err(error) => error_response(&error, envelope),
-            },
+            }
         }
     }
 }

@@ -35,6 +35,7 @@ where
     F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
 {
     let served = router.clone();
+    let request_timeout = router.request_timeout_value();
     let server = HttpServer::new(move || {
         App::new()
             .configure(configure.clone())
@@ -42,6 +43,7 @@ where
             .service(web::scope("/api").configure(served.openapi()))
     })
     .on_connect(watch_disconnects)
+    .client_request_timeout(request_timeout)
     .disable_signals()
     .shutdown_timeout(1)
     .bind(addr)?;

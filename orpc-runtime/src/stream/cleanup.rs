@@ -20,8 +20,9 @@
 //! runtime when there is one, on a thread of its own otherwise. [`wait_for_cleanups`] lets a
 //! server shutting down wait for those futures before it exits.
 //!
-//! A cleanup that panics is caught and logged; it never turns a clean end into a crash. (While a
-//! thread is already unwinding, Rust aborts on a second panic, as it does for any destructor.)
+//! A cleanup that panics is caught and logged; it never turns a clean end into a crash. That holds
+//! while the handler itself is unwinding from a panic too: the second panic is caught inside the
+//! guard's `drop`, so it never unwinds out of a destructor, which is what would abort.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};

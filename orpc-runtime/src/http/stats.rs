@@ -1,0 +1,94 @@
+//! Counters of a router's streams, and the ticket that keeps them true.
+//!
+//! Every stream a router opens holds a [`StreamTicket`] from the moment its response is built.
+//! The ticket counts the stream as started and active, and when it is dropped, which happens
+//! after the handler itself has been dropped and its cleanup has run, as finished. So
+//! `started - finished` is always the number of handlers alive, however their streams end.
+//!
+//! Counters are relaxed atomics shared by all workers: each is exact on its own, but a snapshot
+//! taken while streams come and go may mix moments.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// A snapshot of a router's stream counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamStats {
+    /// Streams opened.
+    pub started: u64,
+    /// Streams whose handler has been dropped, its cleanup run: completed, failed, cut by the
+    /// client, or ended by shutdown.
+    pub finished: u64,
+    /// `started - finished`: streams open now.
+    pub active: u64,
+    /// `message` events sent.
+    pub events: u64,
+    /// Streams ended because the client went away.
+    pub disconnects: u64,
+    /// Streams that ended with an `error` event from the handler (errors, panics, refused events).
+    pub errors: u64,
+    /// Streams ended because an event or return value broke its schema.
+    pub validation_failures: u64,
+    /// Calls refused because the stream limit was reached.
+    pub rejected: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    active: AtomicU64,
+    started: AtomicU64,
+    finished: AtomicU64,
+    pub(crate) events: AtomicU64,
+    pub(crate) disconnects: AtomicU64,
+    pub(crate) errors: AtomicU64,
+    pub(crate) validation_failures: AtomicU64,
+    pub(crate) rejected: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> StreamStats {
+        StreamStats {
+            started: self.started.load(Ordering::Relaxed),
+            finished: self.finished.load(Ordering::Relaxed),
+            active: self.active.load(Ordering::Relaxed),
+            events: self.events.load(Ordering::Relaxed),
+            disconnects: self.disconnects.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            validation_failures: self.validation_failures.load(Ordering::Relaxed),
+            rejected: self.rejected.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Opens a stream, unless `limit` streams are open already. Taking the place first and
+    /// giving it back when over the limit keeps the limit exact under concurrent opens.
+    pub(crate) fn open(self: &Arc<Self>, limit: Option<u64>) -> Option<StreamTicket> {
+        let before = self.active.fetch_add(1, Ordering::AcqRel);
+        if limit.is_some_and(|limit| before >= limit) {
+            self.active.fetch_sub(1, Ordering::AcqRel);
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        self.started.fetch_add(1, Ordering::Relaxed);
+        Some(StreamTicket {
+            counters: self.clone(),
+        })
+    }
+}
+
+/// One open stream; see the module docs.
+pub(crate) struct StreamTicket {
+    counters: Arc<Counters>,
+}
+
+impl StreamTicket {
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+}
+
+impl Drop for StreamTicket {
+    fn drop(&mut self) {
+        self.counters.finished.fetch_add(1, Ordering::Relaxed);
+        self.counters.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
