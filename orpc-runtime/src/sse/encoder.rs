@@ -69,7 +69,7 @@ impl Encoder {
     /// An empty encoder.
     pub fn new(envelope: Envelope) -> Self {
         Encoder {
-            buf: BytesMut::with_capacity(4096),
+            buf: BytesMut::with_capacity(512),
             envelope,
         }
     }

@@ -1,0 +1,413 @@
+//! Load and fault tests on loopback, each bounded in time: a client that reads nothing, 10,000
+//! idle streams, and 20,000 streams dropped at four different points.
+//!
+//! The idle and churn tests run the conformance server as its own process, so that its resident
+//! memory and open descriptors can be read from `/proc` without the test's own.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use orpc_runtime::http::Router;
+use orpc_runtime::{procedure, yield_};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{json, Value};
+use support::{client, TestServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The conformance server, as a process, killed when dropped.
+struct ServerProcess {
+    child: Child,
+    addr: String,
+}
+
+impl ServerProcess {
+    fn start() -> Self {
+        let deps = std::env::current_exe()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .to_owned();
+        let binary = deps.parent().unwrap().join("examples").join("conformance");
+        assert!(
+            binary.exists(),
+            "{} is missing: run `cargo test --workspace`",
+            binary.display()
+        );
+        let mut child = Command::new(binary)
+            .args(["--addr", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .expect("ready line")
+            .to_owned();
+        ServerProcess { child, addr }
+    }
+
+    /// Resident memory, in bytes.
+    fn rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        kib * 1024
+    }
+
+    fn open_descriptors(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .unwrap()
+            .count()
+    }
+
+    async fn stats(&self) -> (u64, u64) {
+        let body: Value = client()
+            .post(format!("http://{}/rpc/stats", self.addr))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (
+            body["json"]["started"].as_u64().unwrap(),
+            body["json"]["cleaned"].as_u64().unwrap(),
+        )
+    }
+
+    /// Waits until every stream started has been cleaned; returns how long that took.
+    async fn all_cleaned_within(&self, within: Duration) -> Option<Duration> {
+        let started = Instant::now();
+        while started.elapsed() < within {
+            let (opened, cleaned) = self.stats().await;
+            if opened == cleaned {
+                return Some(started.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn get(path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").into_bytes()
+}
+
+/// Reads from `socket` into `seen` until `until` appears after byte `from`, or `within` passes.
+async fn read_until(
+    socket: &mut TcpStream,
+    seen: &mut Vec<u8>,
+    from: usize,
+    until: &[u8],
+    within: Duration,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut chunk = [0u8; 1024];
+    loop {
+        if seen.len() > from && seen[from..].windows(until.len()).any(|w| w == until) {
+            return true;
+        }
+        match tokio::time::timeout_at(deadline, socket.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => seen.extend_from_slice(&chunk[..n]),
+            _ => return false,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_idle_streams_stay_small_get_keep_alives_and_clean_up_fast() {
+    const STREAMS: usize = 10_000;
+    let server = ServerProcess::start();
+    // Warm up, so that the baseline includes what every server allocates once.
+    assert_eq!(server.stats().await, (0, 0));
+    let baseline = server.rss();
+
+    let addr = server.addr.clone();
+    let (opened_tx, mut opened_rx) = tokio::sync::mpsc::channel::<()>(STREAMS);
+    let (close_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let mut tasks = tokio::task::JoinSet::new();
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(256));
+    for _ in 0..STREAMS {
+        let (addr, opened_tx, mut close_rx, gate) = (
+            addr.clone(),
+            opened_tx.clone(),
+            close_tx.subscribe(),
+            gate.clone(),
+        );
+        tasks.spawn(async move {
+            let permit = gate.acquire_owned().await.unwrap();
+            let mut socket = TcpStream::connect(&addr).await.unwrap();
+            socket
+                .write_all(&get("/api/forever?interval_ms=3600000"))
+                .await
+                .unwrap();
+            let mut seen = Vec::with_capacity(512);
+            let ticked = read_until(
+                &mut socket,
+                &mut seen,
+                0,
+                b"data: {\"tick\":0}\n\n",
+                Duration::from_secs(60),
+            )
+            .await;
+            drop(permit);
+            let _ = opened_tx.send(()).await;
+            if !ticked {
+                return false;
+            }
+            // The next thing to arrive is the 5 s keep-alive comment.
+            let after = seen.len();
+            let kept_alive = read_until(
+                &mut socket,
+                &mut seen,
+                after,
+                b": \n\n",
+                Duration::from_secs(30),
+            )
+            .await;
+            let _ = close_rx.recv().await;
+            kept_alive
+        });
+    }
+    drop(opened_tx);
+    for _ in 0..STREAMS {
+        tokio::time::timeout(Duration::from_secs(90), opened_rx.recv())
+            .await
+            .expect("streams open in time");
+    }
+    let (started, _) = server.stats().await;
+    assert_eq!(started, STREAMS as u64, "every stream is open");
+    let per_stream = server.rss().saturating_sub(baseline) / STREAMS as u64;
+    eprintln!(
+        "{STREAMS} idle streams: {per_stream} bytes of resident memory each, {} descriptors",
+        server.open_descriptors()
+    );
+    assert!(per_stream <= 16 * 1024, "{per_stream} bytes per stream");
+
+    // Every stream gets its keep-alive; then all clients leave at once.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let _ = close_tx.send(());
+    let mut kept_alive = 0;
+    while let Some(result) = tasks.join_next().await {
+        kept_alive += usize::from(result.unwrap());
+    }
+    assert_eq!(
+        kept_alive, STREAMS,
+        "every stream received a keep-alive comment"
+    );
+    let cleaned_in = server.all_cleaned_within(Duration::from_secs(2)).await;
+    eprintln!("all {STREAMS} cleanups ran within {cleaned_in:?} of the disconnects");
+    assert!(
+        cleaned_in.is_some(),
+        "every cleanup ran within 2 s: {:?}",
+        server.stats().await
+    );
+}
+
+/// Opens `streams` streams and leaves each at one of four points, 128 at a time.
+async fn churn(addr: &str, streams: u64) {
+    let mut tasks = tokio::task::JoinSet::new();
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(128));
+    for i in 0..streams {
+        let (addr, gate) = (addr.to_owned(), gate.clone());
+        tasks.spawn(async move {
+            let _permit = gate.acquire_owned().await.unwrap();
+            let Ok(mut socket) = TcpStream::connect(&addr).await else {
+                return;
+            };
+            let mut seen = Vec::new();
+            // A cheap deterministic scatter over the four ways to leave.
+            match i.wrapping_mul(2_654_435_761) % 4 {
+                // Before the request is even complete.
+                0 => {
+                    let _ = socket
+                        .write_all(b"GET /api/forever?interval_ms=10 HTTP/1.1\r\nHo")
+                        .await;
+                }
+                // Before the response headers arrive.
+                1 => {
+                    let _ = socket
+                        .write_all(&get("/api/count?n=1000000&delay_ms=1"))
+                        .await;
+                }
+                // Mid-stream, with events flowing.
+                2 => {
+                    let _ = socket
+                        .write_all(&get("/api/count?n=1000000&delay_ms=0"))
+                        .await;
+                    read_until(
+                        &mut socket,
+                        &mut seen,
+                        0,
+                        b"id: 3\n",
+                        Duration::from_secs(10),
+                    )
+                    .await;
+                }
+                // While idle, after the first event.
+                _ => {
+                    let _ = socket
+                        .write_all(&get("/api/forever?interval_ms=3600000"))
+                        .await;
+                    read_until(
+                        &mut socket,
+                        &mut seen,
+                        0,
+                        b"data: {\"tick\":0}",
+                        Duration::from_secs(10),
+                    )
+                    .await;
+                }
+            }
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_thousand_streams_dropped_at_random_points_leak_nothing() {
+    let server = ServerProcess::start();
+    assert_eq!(server.stats().await, (0, 0));
+    let descriptors = server.open_descriptors();
+    // Four rounds of 5,000: the first ones let the allocator reach its working size, after which
+    // resident memory stays flat; a leak would keep it growing.
+    let mut rss = Vec::new();
+    for round in 0..4 {
+        churn(&server.addr, 5_000).await;
+        let cleaned_in = server.all_cleaned_within(Duration::from_secs(10)).await;
+        let (started, cleaned) = server.stats().await;
+        rss.push(server.rss());
+        eprintln!(
+            "churn round {round}: {started} streams started in all, {cleaned} cleaned, within {cleaned_in:?}; {} KiB resident",
+            rss[round] / 1024
+        );
+        assert!(
+            cleaned_in.is_some(),
+            "every started stream was cleaned: {started} vs {cleaned}"
+        );
+    }
+    let (started, _) = server.stats().await;
+    assert!(
+        started >= 10_000,
+        "half of the 20,000 streams, the ones past the request head, started: {started}"
+    );
+    // Descriptors go back to where they were (a few may still be closing).
+    let mut after = server.open_descriptors();
+    for _ in 0..100 {
+        if after <= descriptors + 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        after = server.open_descriptors();
+    }
+    let grown = rss[3].saturating_sub(rss[2]);
+    eprintln!(
+        "churn: descriptors {descriptors} -> {after}; resident memory +{} KiB in the last round",
+        grown / 1024
+    );
+    assert!(
+        after <= descriptors + 4,
+        "descriptors leaked: {descriptors} -> {after}"
+    );
+    // 2 MiB over 5,000 streams: a leak of 400 bytes per stream would show.
+    assert!(
+        grown < 2 * 1024 * 1024,
+        "resident memory grew by {grown} bytes in the last round"
+    );
+}
+
+static PRODUCED: AtomicU64 = AtomicU64::new(0);
+
+#[derive(Serialize, JsonSchema)]
+struct Tick {
+    i: u32,
+}
+
+/// `count` with a counter of the events the handler produced.
+#[procedure(output = event_iterator(Tick))]
+async fn counted(input: u32) {
+    for i in 0..input {
+        PRODUCED.fetch_add(1, Ordering::SeqCst);
+        yield_!(Tick { i }, id = i, retry = Duration::from_millis(1000));
+    }
+}
+
+fn own_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap()
+        * 1024
+}
+
+fn sysctl_max(path: &str) -> u64 {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_client_that_reads_nothing_for_ten_seconds_costs_little() {
+    let router = Router::new().procedure(counted);
+    let server = TestServer::start(
+        move |cfg| {
+            cfg.service(web::scope("/rpc").configure(router.rpc()));
+        },
+        false,
+    );
+    let before = own_rss();
+    let mut socket = TcpStream::connect(server.addr).await.unwrap();
+    let body = json!({ "json": u32::MAX }).to_string();
+    let request = format!(
+        "POST /rpc/counted HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let produced = PRODUCED.load(Ordering::SeqCst);
+    let grown = own_rss().saturating_sub(before);
+    // What the kernel may buffer between the handler and the client, at most.
+    let buffers =
+        sysctl_max("/proc/sys/net/ipv4/tcp_wmem") + sysctl_max("/proc/sys/net/ipv4/tcp_rmem");
+    let frame = "event: message\nretry: 1000\nid: 1000000\ndata: {\"json\":{\"i\":1000000}}\n\n"
+        .len() as u64;
+    eprintln!("unread for 10 s: {produced} events produced (≤ {} fit in socket buffers), memory grew {} KiB", buffers / frame, grown / 1024);
+    assert!(produced > 0);
+    assert!(
+        produced <= buffers / frame + 64 * 1024 / frame,
+        "the handler ran ahead of the socket: {produced} events"
+    );
+    assert!(grown <= 16 * 1024 * 1024, "memory grew by {grown} bytes");
+    drop(socket);
+}
