@@ -166,3 +166,56 @@ pub mod __private {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 mod readme {}
+
+/// Entry points for the fuzz targets in `fuzz/` and their regression tests. Not a public API.
+#[doc(hidden)]
+pub mod __fuzz {
+    use crate::sse::{Encoder, Envelope};
+    use crate::EventMeta;
+
+    /// Decodes a request body and a query string as the transport does; must never panic.
+    pub fn request_input(bytes: &[u8]) {
+        for envelope in [Envelope::Rpc, Envelope::Plain] {
+            let _ = crate::http::decode_body_for_fuzzing(bytes, envelope);
+        }
+        if let Ok(query) = std::str::from_utf8(bytes) {
+            let schema = serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "n": { "type": "integer" },
+                    "list": { "type": "array", "items": { "type": "number" } },
+                    "nested": { "type": "object", "properties": { "flag": { "type": "boolean" } } },
+                },
+            });
+            let _ = crate::schema::query_to_json(query, &schema);
+        }
+    }
+
+    /// Encodes one event with arbitrary metadata and data. Returns the bytes written, which
+    /// are empty when the encoder refused the event.
+    pub fn encode_message(
+        id: Option<&str>,
+        comments: &[&str],
+        retry_ms: Option<u64>,
+        data: &str,
+    ) -> Vec<u8> {
+        let mut meta = EventMeta::new();
+        if let Some(id) = id {
+            meta = meta.id(id);
+        }
+        for comment in comments {
+            meta = meta.comment(comment.to_string());
+        }
+        if let Some(ms) = retry_ms {
+            meta = meta.retry(std::time::Duration::from_millis(ms));
+        }
+        let mut encoder = Encoder::new(Envelope::Rpc);
+        match encoder.message(&meta, data) {
+            Ok(()) => encoder.take().to_vec(),
+            Err(_) => {
+                assert!(encoder.is_empty(), "a refused event left bytes behind");
+                Vec::new()
+            }
+        }
+    }
+}

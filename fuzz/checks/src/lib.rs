@@ -1,0 +1,69 @@
+//! What each fuzz target checks, as plain functions: `fuzz/fuzz_targets/` calls them with
+//! fuzzer input, and `orpc-runtime/tests/fuzz_regressions.rs` replays every saved crash through
+//! them, so a crash found once stays fixed.
+
+use arbitrary::{Arbitrary, Unstructured};
+
+/// Arbitrary request bytes, as a body and as a query string: nothing may panic.
+pub fn request_input(bytes: &[u8]) {
+    orpc_runtime::__fuzz::request_input(bytes);
+}
+
+/// One event with arbitrary metadata and data.
+#[derive(Debug, Arbitrary)]
+pub struct EventInput {
+    pub id: Option<String>,
+    pub comments: Vec<String>,
+    pub retry_ms: Option<u64>,
+    pub data: String,
+}
+
+/// Encodes an arbitrary event; what is written must be exactly that event, field by field, or
+/// nothing at all when its id or a comment could break a line.
+pub fn encoder(bytes: &[u8]) {
+    let Ok(input) = EventInput::arbitrary(&mut Unstructured::new(bytes)) else {
+        return;
+    };
+    let comments: Vec<&str> = input.comments.iter().map(String::as_str).collect();
+    let written = orpc_runtime::__fuzz::encode_message(
+        input.id.as_deref(),
+        &comments,
+        input.retry_ms,
+        &input.data,
+    );
+    let breaks_line = |s: &str| s.contains(['\r', '\n', '\0']);
+    let refusable =
+        input.id.as_deref().is_some_and(breaks_line) || comments.iter().any(|c| breaks_line(c));
+    if written.is_empty() {
+        assert!(refusable, "a harmless event was refused: {input:?}");
+        return;
+    }
+    assert!(
+        !refusable,
+        "an event that could forge fields was written: {input:?}"
+    );
+    let text = String::from_utf8(written).expect("frames are UTF-8");
+    let body = text
+        .strip_suffix("\n\n")
+        .expect("a frame ends with a blank line");
+    let mut lines = body.split('\n');
+    for comment in &comments {
+        assert_eq!(lines.next(), Some(format!(": {comment}").as_str()));
+    }
+    assert_eq!(lines.next(), Some("event: message"));
+    let mut next = lines.next();
+    if let Some(ms) = input.retry_ms {
+        assert_eq!(next, Some(format!("retry: {ms}").as_str()));
+        next = lines.next();
+    }
+    if let Some(id) = &input.id {
+        assert_eq!(next, Some(format!("id: {id}").as_str()));
+        next = lines.next();
+    }
+    let data = next
+        .and_then(|l| l.strip_prefix("data: "))
+        .expect("one data line");
+    let value: serde_json::Value = serde_json::from_str(data).expect("data is JSON");
+    assert_eq!(value, serde_json::json!({ "json": input.data }));
+    assert_eq!(lines.next(), None, "no other line: {text:?}");
+}
