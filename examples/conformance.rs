@@ -12,7 +12,9 @@ use orpc_runtime::{finally, procedure, yield_, LastEventId, ORPCError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// How many streams started and how many ran their cleanup.
+/// How many streams started and how many ran their cleanup, as the handlers' own drop guards
+/// count them. The `stats` procedure answers from the router's counters instead; the tests check
+/// that the two agree.
 #[derive(Default)]
 pub(crate) struct Streams {
     pub(crate) started: AtomicU64,
@@ -179,10 +181,11 @@ struct StatsOutput {
 
 /// How many streams started, and how many ran their cleanup.
 #[procedure]
-async fn stats(streams: Stats) -> StatsOutput {
+async fn stats(router: web::Data<Router>) -> StatsOutput {
+    let counters = router.stats();
     StatsOutput {
-        started: streams.started.load(Ordering::SeqCst),
-        cleaned: streams.cleaned.load(Ordering::SeqCst),
+        started: counters.started,
+        cleaned: counters.finished,
     }
 }
 
@@ -229,9 +232,11 @@ async fn main() -> std::io::Result<()> {
         .init();
     let addr =
         parse_addr().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let router = router();
     let streams = web::Data::new(Streams::default());
-    http::serve_with(router(), addr, move |cfg| {
-        cfg.app_data(streams.clone());
+    let shared = web::Data::new(router.clone());
+    http::serve_with(router, addr, move |cfg| {
+        cfg.app_data(streams.clone()).app_data(shared.clone());
     })
     .await
 }

@@ -59,9 +59,11 @@ async fn hostile_requests_get_clear_answers_and_the_server_keeps_serving() {
 
     let router = conformance::router();
     let streams = web::Data::new(conformance::Streams::default());
+    let shared = web::Data::new(router.clone());
     let server = TestServer::start_with_timeout(
         move |cfg| {
             cfg.app_data(streams.clone())
+                .app_data(shared.clone())
                 .service(web::scope("/rpc").configure(router.rpc()))
                 .service(web::scope("/api").configure(router.openapi()));
         },

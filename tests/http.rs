@@ -21,6 +21,7 @@ use conformance::Streams;
 struct Conformance {
     server: TestServer,
     streams: web::Data<Streams>,
+    router: Router,
 }
 
 impl Conformance {
@@ -31,15 +32,23 @@ impl Conformance {
     fn with(router: Router, compress: bool) -> Self {
         let streams = web::Data::new(Streams::default());
         let data = streams.clone();
+        let shared = web::Data::new(router.clone());
+        let served = router.clone();
         let server = TestServer::start(
             move |cfg| {
+                let router = served.clone();
                 cfg.app_data(data.clone())
+                    .app_data(shared.clone())
                     .service(web::scope("/rpc").configure(router.rpc()))
                     .service(web::scope("/api").configure(router.openapi()));
             },
             compress,
         );
-        Conformance { server, streams }
+        Conformance {
+            server,
+            streams,
+            router,
+        }
     }
 
     async fn rpc(&self, name: &str, input: Value) -> reqwest::Response {
@@ -59,10 +68,14 @@ impl Conformance {
         self.streams.cleaned.load(Ordering::SeqCst)
     }
 
-    /// Whether every stream started so far has run its cleanup, within `within`.
+    /// Whether every stream started so far has run its cleanup, within `within`: as the
+    /// handlers' drop guards count, and as the router's counters (what `stats` answers) say.
     async fn all_cleaned_within(&self, within: Duration) -> bool {
         eventually(within, async || {
-            self.started() > 0 && self.started() == self.cleaned()
+            let router = self.router.stats();
+            self.started() > 0
+                && self.started() == self.cleaned()
+                && (router.started, router.finished) == (self.started(), self.cleaned())
         })
         .await
     }

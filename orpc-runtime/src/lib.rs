@@ -71,7 +71,9 @@ pub use stream::{
 /// send events without checking them against their schema.
 ///
 /// The fn becomes a unit struct of the same name, with a `call` method and a
-/// [`Procedure`] impl for registering it with a router.
+/// [`Procedure`] impl for registering it with a router. Like actix-web's route macros, that puts
+/// the name in the value namespace: a local variable or parameter with the same name in the same
+/// module is read as the struct and fails to compile, so give it another name.
 ///
 /// - The parameter named `input` is the procedure's input, deserialized with serde. Every other
 ///   parameter is taken from the request through [`FromContext`]: `Option<LastEventId>`,
