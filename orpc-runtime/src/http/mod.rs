@@ -33,8 +33,8 @@ mod shutdown;
 mod stats;
 
 pub use disconnect::watch_disconnects;
-pub use response::SLOW_POLL;
 pub(crate) use input::decode_body as decode_body_for_fuzzing;
+pub use response::SLOW_POLL;
 pub(crate) use router::openapi_path;
 pub use router::Router;
 pub use serve::{serve, serve_with};
