@@ -11,7 +11,7 @@
 //!         -> Result<EventIterator<Tick, String, impl Future<..>>, ORPCError>
 //!     {
 //!         let last: Option<LastEventId> = FromContext::from_context(ctx)?;
-//!         thread_local! { static SLOT: Cell<Option<Event<Tick>>> = .. }
+//!         thread_local! { static SLOT: SlotCell<Tick> = .. }
 //!         let yielder = Yielder::new(&SLOT);
 //!         Ok(EventIterator::new(&SLOT, async move { fallible(body.await) }))
 //!     }
@@ -178,8 +178,8 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
                 #check_return
                 #(let #context_pats = <#context_tys as #rt::FromContext>::from_context(#ctx)?;)*
                 ::std::thread_local! {
-                    static __ORPC_SLOT: ::core::cell::Cell<::core::option::Option<#rt::Event<#event>>> =
-                        const { ::core::cell::Cell::new(::core::option::Option::None) };
+                    static __ORPC_SLOT: #rt::__private::SlotCell<#event> =
+                        const { #rt::__private::SlotCell::new() };
                 }
                 #[allow(unused_variables)]
                 let #yielder = #rt::__private::Yielder::<#event>::new(&__ORPC_SLOT);

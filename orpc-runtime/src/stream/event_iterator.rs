@@ -27,7 +27,7 @@ use futures_core::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
 use super::event::Event;
-use super::yielder::Slot;
+use super::yielder::{Slot, SlotCell};
 use crate::ORPCError;
 
 /// One item of an event iterator.
@@ -78,7 +78,7 @@ impl<T, R, F> EventIterator<T, R, F> {
             tracing::error!("a cleanup guard panicked while an event iterator ended");
         }
         // Leaves the slot as empty as it is after every poll, whatever the body did.
-        drop(this.slot.take());
+        drop(this.slot.with(SlotCell::take));
     }
 }
 
@@ -94,7 +94,7 @@ where
             return Poll::Ready(None);
         };
         let frame = match catch_unwind(AssertUnwindSafe(|| body.poll(cx))) {
-            Ok(Poll::Pending) => match this.slot.take() {
+            Ok(Poll::Pending) => match this.slot.with(SlotCell::take) {
                 None => return Poll::Pending,
                 Some(event) => match event.meta.check() {
                     Ok(()) => return Poll::Ready(Some(Frame::Event(event))),

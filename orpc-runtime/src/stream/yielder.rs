@@ -23,10 +23,61 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::thread::LocalKey;
 
-use super::event::Event;
+use super::event::{Event, EventMeta};
 
 /// The per-procedure, per-thread place where a yielded event waits for its iterator.
-pub type Slot<T> = LocalKey<Cell<Option<Event<T>>>>;
+pub type Slot<T> = LocalKey<SlotCell<T>>;
+
+/// What a slot holds. The value travels alone, so that an event without metadata moves only its
+/// own bytes; metadata, when there is some, waits beside it.
+pub struct SlotCell<T> {
+    /// The value, and whether `meta` holds its metadata.
+    value: Cell<Option<(T, bool)>>,
+    meta: Cell<Option<EventMeta>>,
+}
+
+impl<T> SlotCell<T> {
+    #[doc(hidden)]
+    pub const fn new() -> Self {
+        SlotCell {
+            value: Cell::new(None),
+            meta: Cell::new(None),
+        }
+    }
+
+    /// Takes the parked event, if any.
+    #[inline]
+    pub(crate) fn take(&self) -> Option<Event<T>> {
+        let (data, has_meta) = self.value.take()?;
+        let meta = if has_meta {
+            self.meta.take().unwrap_or_default()
+        } else {
+            EventMeta::new()
+        };
+        Some(Event { data, meta })
+    }
+
+    /// Parks a value, unless one is parked already: then hands it back.
+    #[inline]
+    fn park(&self, value: T, meta: &mut Option<EventMeta>) -> Option<T> {
+        let has_meta = meta.is_some();
+        match self.value.replace(Some((value, has_meta))) {
+            None => {
+                if has_meta {
+                    self.meta.set(meta.take());
+                }
+                None
+            }
+            Some(earlier) => self.value.replace(Some(earlier)).map(|(value, _)| value),
+        }
+    }
+}
+
+impl<T> Default for SlotCell<T> {
+    fn default() -> Self {
+        SlotCell::new()
+    }
+}
 
 /// The handle a `#[procedure]` body yields through. The macro creates it; handlers never name it.
 pub struct Yielder<T: 'static> {
@@ -49,16 +100,27 @@ impl<T: 'static> Yielder<T> {
 
     /// Sends `event` and suspends the body until the iterator has taken it.
     pub fn send(self, event: Event<T>) -> Yield<T> {
+        let meta = (!event.meta.is_empty()).then_some(event.meta);
         Yield {
             slot: self.slot,
-            event: Some(event),
+            value: Some(event.data),
+            meta,
         }
     }
 
     /// Sends a value without metadata. Taking `T` itself, not a conversion, makes a wrong type a
     /// plain "mismatched types" error at the `yield_!` site.
     pub fn value(self, value: T) -> Yield<T> {
-        self.send(Event::new(value))
+        Yield {
+            slot: self.slot,
+            value: Some(value),
+            meta: None,
+        }
+    }
+
+    /// Sends a value with metadata.
+    pub fn value_with_meta(self, value: T, meta: EventMeta) -> Yield<T> {
+        self.send(Event::with_meta(value, meta))
     }
 }
 
@@ -66,7 +128,8 @@ impl<T: 'static> Yielder<T> {
 #[must_use = "a yield does nothing unless awaited"]
 pub struct Yield<T: 'static> {
     slot: &'static Slot<T>,
-    event: Option<Event<T>>,
+    value: Option<T>,
+    meta: Option<EventMeta>,
 }
 
 // The event is moved, never pinned in place.
@@ -76,27 +139,17 @@ impl<T> Future for Yield<T> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(event) = self.event.take() else {
+        let this = &mut *self;
+        let Some(value) = this.value.take() else {
             // Parked on an earlier poll, and every poll_next empties the slot before returning.
             return Poll::Ready(());
         };
-        // The common case, an empty slot, costs one swap.
-        let parked = match self.slot.replace(Some(event)) {
-            None => None,
-            Some(earlier) => self.slot.replace(Some(earlier)),
-        };
-        if parked.is_some() {
+        let slot = this.slot;
+        if let Some(value) = slot.with(|cell| cell.park(value, &mut this.meta)) {
             // Another yield got there first in this poll; try again once it has been taken.
-            self.event = parked;
+            this.value = Some(value);
             cx.waker().wake_by_ref();
         }
         Poll::Pending
-    }
-}
-
-impl<T: 'static> Yielder<T> {
-    /// Sends a value with metadata.
-    pub fn value_with_meta(self, value: T, meta: super::EventMeta) -> Yield<T> {
-        self.send(Event::with_meta(value, meta))
     }
 }
