@@ -27,3 +27,34 @@ fn request_input_regressions() {
 fn encoder_regressions() {
     assert!(replay("encoder", orpc_fuzz_checks::encoder) > 0);
 }
+
+/// The fuzz targets' checks over pseudo-random inputs, on stable Rust and in every test run: a
+/// property test with a fixed seed, so a failure is reproducible.
+#[test]
+fn checks_hold_for_pseudo_random_inputs() {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        // xorshift64*
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    // Bytes biased towards the ones that matter to SSE: line breaks, NUL, colons, spaces, UTF-8.
+    const INTERESTING: &[u8] = b"\r\n\0: a{}\"\\\xc3\xa9\xe2\x82\xac\xff";
+    for _ in 0..20_000 {
+        let len = (next() % 96) as usize;
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                let r = next();
+                if r % 3 == 0 {
+                    INTERESTING[(r >> 8) as usize % INTERESTING.len()]
+                } else {
+                    (r >> 16) as u8
+                }
+            })
+            .collect();
+        orpc_fuzz_checks::encoder(&bytes);
+        orpc_fuzz_checks::request_input(&bytes);
+    }
+}

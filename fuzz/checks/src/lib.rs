@@ -16,6 +16,8 @@ pub struct EventInput {
     pub comments: Vec<String>,
     pub retry_ms: Option<u64>,
     pub data: String,
+    pub error_code: String,
+    pub error_message: String,
 }
 
 /// Encodes an arbitrary event; what is written must be exactly that event, field by field, or
@@ -24,6 +26,7 @@ pub fn encoder(bytes: &[u8]) {
     let Ok(input) = EventInput::arbitrary(&mut Unstructured::new(bytes)) else {
         return;
     };
+    error_frame(&input.error_code, &input.error_message);
     let comments: Vec<&str> = input.comments.iter().map(String::as_str).collect();
     let written = orpc_runtime::__fuzz::encode_message(
         input.id.as_deref(),
@@ -66,4 +69,26 @@ pub fn encoder(bytes: &[u8]) {
     let value: serde_json::Value = serde_json::from_str(data).expect("data is JSON");
     assert_eq!(value, serde_json::json!({ "json": input.data }));
     assert_eq!(lines.next(), None, "no other line: {text:?}");
+}
+
+fn error_frame(code: &str, message: &str) {
+    let error = orpc_runtime::ORPCError::new(code.to_owned()).with_message(message);
+    let mut encoder = orpc_runtime::sse::Encoder::new(orpc_runtime::sse::Envelope::Plain);
+    encoder
+        .error(&error)
+        .expect("an error object always encodes");
+    let text = String::from_utf8(encoder.take().to_vec()).expect("frames are UTF-8");
+    let body = text
+        .strip_prefix("event: error\ndata: ")
+        .expect("an error frame");
+    let data = body
+        .strip_suffix("\n\n")
+        .expect("one data line, then a blank line");
+    assert!(
+        !data.contains(['\r', '\n']),
+        "the message cannot break out of its line: {text:?}"
+    );
+    let decoded: orpc_runtime::ORPCError =
+        serde_json::from_str(data).expect("the data is the error object");
+    assert_eq!(decoded, error);
 }
