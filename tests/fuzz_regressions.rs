@@ -24,6 +24,11 @@ fn request_input_regressions() {
 }
 
 #[test]
+fn decoder_regressions() {
+    assert!(replay("decoder", orpc_fuzz_checks::decoder) > 0);
+}
+
+#[test]
 fn encoder_regressions() {
     assert!(replay("encoder", orpc_fuzz_checks::encoder) > 0);
 }
@@ -56,5 +61,6 @@ fn checks_hold_for_pseudo_random_inputs() {
             .collect();
         orpc_fuzz_checks::encoder(&bytes);
         orpc_fuzz_checks::request_input(&bytes);
+        orpc_fuzz_checks::decoder(&bytes);
     }
 }

@@ -92,3 +92,35 @@ fn error_frame(code: &str, message: &str) {
         serde_json::from_str(data).expect("the data is the error object");
     assert_eq!(decoded, error);
 }
+
+/// Arbitrary bytes, decoded whole and then in arbitrary chunks: nothing may panic, and how the
+/// bytes were split changes nothing, neither the events nor whether the end was complete.
+pub fn decoder(bytes: &[u8]) {
+    let Some((&seed, body)) = bytes.split_first() else {
+        return;
+    };
+    let whole = decode_in_chunks(body, &[body.len().max(1)]);
+    let sizes: Vec<usize> = (0..8)
+        .map(|i| 1 + (usize::from(seed).wrapping_mul(i + 7) % 13))
+        .collect();
+    assert_eq!(
+        decode_in_chunks(body, &sizes),
+        whole,
+        "chunking changed the result"
+    );
+}
+
+fn decode_in_chunks(body: &[u8], sizes: &[usize]) -> (Vec<String>, bool) {
+    let mut decoder = orpc_client::sse::Decoder::new();
+    let mut events = Vec::new();
+    let mut rest = body;
+    let mut turn = 0;
+    while !rest.is_empty() {
+        let take = sizes[turn % sizes.len()].min(rest.len());
+        let (chunk, tail) = rest.split_at(take);
+        events.extend(decoder.feed(chunk).into_iter().map(|e| format!("{e:?}")));
+        rest = tail;
+        turn += 1;
+    }
+    (events, decoder.finish().is_ok())
+}
