@@ -1,0 +1,196 @@
+//! Live channels over SSE: `publish` to a channel, `subscribe` to it, resume with
+//! `Last-Event-ID` on this instance or any other one sharing the same Redis.
+//!
+//!     cargo run --example pubsub                                        # in memory
+//!     cargo run --example pubsub -- --addr 127.0.0.1:8791 --redis redis://127.0.0.1:6379
+//!
+//!     curl -N 'http://127.0.0.1:8790/api/subscribe?channel=scores'
+//!     curl -X POST http://127.0.0.1:8790/api/publish -H 'content-type: application/json' \
+//!          -d '{"channel":"scores","payload":{"home":1,"away":0}}'
+//!
+//! Each event's SSE id is the id the publisher's backend assigned (`"7"` in memory,
+//! `"1718000000000-0"` on Redis). A client that reconnects with `Last-Event-ID` gets exactly the
+//! events it missed, then live ones.
+//!
+//! When a subscription cannot go on, the stream ends with an `error` event whose code tells the
+//! client what to do; every one of them is an error rather than a silent end, so that an oRPC
+//! client sees it (a bare end would look like `done`) and an `EventSource` reconnects anyway:
+//! - `SUBSCRIBER_LAGGED` (503): the client read too slowly and fell more than the buffer
+//!   behind. Reconnect with `Last-Event-ID`: the rest comes from retention.
+//! - `SERVICE_UNAVAILABLE` (503): Redis is unreachable. Reconnect with `Last-Event-ID`, later
+//!   or to another instance; nothing Redis retained is lost.
+//! - `EVENTS_LOST` (410): the events after `Last-Event-ID` are no longer retained, or that id is
+//!   unknown to the channel. Resuming cannot fill the hole: reload the state another way and
+//!   subscribe without `Last-Event-ID`.
+//! - `BAD_REQUEST` (400): an empty or overlong channel name, or a `Last-Event-ID` this backend
+//!   never issues.
+
+use actix_web::web;
+use futures_util::StreamExt;
+use orpc_pubsub::{Error, GapKind, PubSub, Settings};
+use orpc_runtime::http::{self, Router};
+use orpc_runtime::{procedure, yield_, LastEventId, ORPCError};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+#[derive(Deserialize, JsonSchema)]
+struct PublishInput {
+    channel: String,
+    payload: Value,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Published {
+    id: String,
+}
+
+/// Publishes `payload` on `channel`; returns the id subscribers see it with.
+#[procedure]
+async fn publish(input: PublishInput, pubsub: web::Data<PubSub>) -> Result<Published, ORPCError> {
+    let payload = serde_json::to_vec(&input.payload).map_err(|_| ORPCError::internal())?;
+    let id = pubsub
+        .publish(&input.channel, payload)
+        .await
+        .map_err(|err| to_orpc(err, &input.channel))?;
+    Ok(Published { id: id.to_string() })
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct SubscribeInput {
+    channel: String,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct ChannelEvent {
+    channel: String,
+    payload: Value,
+}
+
+/// The events of `channel`, from after `Last-Event-ID` when there is one, then live.
+#[procedure(output = event_iterator(ChannelEvent), method = GET)]
+async fn subscribe(
+    input: SubscribeInput,
+    last_event_id: Option<LastEventId>,
+    pubsub: web::Data<PubSub>,
+) -> Result<(), ORPCError> {
+    let channel = input.channel;
+    let last = last_event_id.as_ref().map(LastEventId::as_str);
+    // Dropping `messages` (the client left, or the server is shutting down) unsubscribes.
+    let mut messages = pubsub
+        .subscribe(&channel, last)
+        .await
+        .map_err(|err| to_orpc(err, &channel))?;
+    while let Some(message) = messages.next().await {
+        let message = message.map_err(|err| to_orpc(err, &channel))?;
+        let id = message.id().to_string();
+        let event = ChannelEvent {
+            channel: channel.clone(),
+            payload: payload_json(message.payload()),
+        };
+        yield_!(event, id = id);
+    }
+    // Subscriptions end only with an error, so this is not reached; were it, `done` says so.
+    Ok(())
+}
+
+/// Payloads are JSON when published here. One written to Redis by someone else is passed on as a
+/// string rather than ending every subscriber of the channel on it.
+fn payload_json(payload: &[u8]) -> Value {
+    serde_json::from_slice(payload)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(payload).into_owned()))
+}
+
+/// The codes of the module docs.
+fn to_orpc(err: Error, channel: &str) -> ORPCError {
+    match err {
+        Error::Lagged { skipped } => ORPCError::new("SUBSCRIBER_LAGGED")
+            .with_status(503)
+            .with_message("the subscriber fell behind; reconnect with Last-Event-ID")
+            .with_data(json!({ "channel": channel, "skipped": skipped }))
+            .with_defined(true),
+        Error::Gap(gap) => ORPCError::new("EVENTS_LOST")
+            .with_status(410)
+            .with_message("events after Last-Event-ID are no longer available")
+            .with_data(json!({
+                "channel": channel,
+                "lastEventId": gap.after.map(|id| id.to_string()),
+                "reason": match gap.kind {
+                    GapKind::Expired => "expired",
+                    GapKind::Unknown => "unknown",
+                },
+            }))
+            .with_defined(true),
+        Error::InvalidChannel | Error::InvalidLastId(_) => {
+            ORPCError::bad_request(err.to_string()).with_defined(true)
+        }
+        err => {
+            tracing::warn!(%err, channel, "pub/sub unavailable");
+            ORPCError::new("SERVICE_UNAVAILABLE")
+                .with_message("the pub/sub backend is unavailable; retry with Last-Event-ID")
+                .with_defined(true)
+        }
+    }
+}
+
+/// Both procedures.
+pub(crate) fn router() -> Router {
+    Router::new().procedure(publish).procedure(subscribe)
+}
+
+/// Registers `pubsub` as app data, for `serve_with` or a test server's `App`.
+pub(crate) fn configure(
+    pubsub: PubSub,
+) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
+    let pubsub = web::Data::new(pubsub);
+    move |cfg| {
+        cfg.app_data(pubsub.clone());
+    }
+}
+
+struct Args {
+    addr: String,
+    redis: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    const USAGE: &str = "usage: pubsub [--addr HOST:PORT] [--redis URL]";
+    let mut args = std::env::args().skip(1);
+    let mut parsed = Args {
+        addr: "127.0.0.1:8790".to_owned(),
+        redis: None,
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--addr" => {
+                parsed.addr = args
+                    .next()
+                    .ok_or(format!("--addr needs a value; {USAGE}"))?
+            }
+            "--redis" => {
+                parsed.redis = Some(args.next().ok_or(format!("--redis needs a URL; {USAGE}"))?)
+            }
+            other => return Err(format!("unknown argument {other:?}; {USAGE}")),
+        }
+    }
+    Ok(parsed)
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+    let args = parse_args().map_err(invalid)?;
+    let settings = Settings::default();
+    let pubsub = match &args.redis {
+        Some(url) => PubSub::redis(url, settings)
+            .await
+            .map_err(|e| std::io::Error::other(format!("Redis at {url}: {e}")))?,
+        None => PubSub::in_memory(settings),
+    };
+    http::serve_with(router(), args.addr, configure(pubsub)).await
+}

@@ -1,0 +1,68 @@
+//! Everything that can go wrong when publishing or subscribing.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::Gap;
+
+/// An error from [`PubSub`](crate::PubSub) or from a [`Subscription`](crate::Subscription).
+///
+/// In a subscription every `Err` is the last item, except [`Error::Gap`] under
+/// [`GapPolicy::Marker`](crate::GapPolicy::Marker).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The channel name is empty or longer than
+    /// [`PubSub::MAX_CHANNEL_LEN`](crate::PubSub::MAX_CHANNEL_LEN) bytes.
+    InvalidChannel,
+    /// The last id is not one this backend could have issued. Holds at most the first 64 bytes.
+    InvalidLastId(String),
+    /// Messages after the subscriber's last id are missing (see [`Gap`]).
+    Gap(Gap),
+    /// The subscriber fell more than its buffer behind the live feed and was ended. Subscribing
+    /// again after the last received id catches up from retention.
+    Lagged {
+        /// How many live messages it missed.
+        skipped: u64,
+    },
+    /// The backend cannot be reached, or answered something unexpected.
+    Unavailable(Arc<str>),
+    /// The backend's configuration (such as a Redis URL) is unusable.
+    Config(Arc<str>),
+}
+
+impl Error {
+    pub(crate) fn unavailable(reason: impl fmt::Display) -> Self {
+        Error::Unavailable(reason.to_string().into())
+    }
+
+    pub(crate) fn invalid_last_id(text: &str) -> Self {
+        let mut end = text.len().min(64);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        Error::InvalidLastId(text[..end].to_owned())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidChannel => write!(
+                f,
+                "a channel name must be 1 to {} bytes",
+                crate::PubSub::MAX_CHANNEL_LEN
+            ),
+            Error::InvalidLastId(id) => write!(f, "{id:?} is not an id this channel issues"),
+            Error::Gap(gap) => gap.fmt(f),
+            Error::Lagged { skipped } => write!(
+                f,
+                "the subscriber fell {skipped} messages behind and was ended; resume after its last id"
+            ),
+            Error::Unavailable(reason) => write!(f, "the pub/sub backend is unavailable: {reason}"),
+            Error::Config(reason) => write!(f, "invalid pub/sub configuration: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,324 @@
+//! One reader per channel per process: the Redis side of the live feed.
+//!
+//! However many local subscribers a channel has, this process reads it from Redis once: a task
+//! waits on `XREAD BLOCK` on a connection of its own (a blocking read would stall every other
+//! command of a shared connection), then reads what arrived with the atomic `WINDOW` script on
+//! the shared connection and sends it into the channel's broadcast ring, from which every local
+//! subscription receives. Redis connections therefore grow with active channels, not with
+//! subscribers: 10,000 subscribers of one channel cost one blocking connection.
+//!
+//! - **Start and seam.** The reader starts at the stream's last generated id, read before the
+//!   first subscriber joins. The reader's cursor (the last id it sent) is updated under the same
+//!   lock a subscriber joins under, so a subscriber's head is exact (see
+//!   [`Backend`](crate::Backend)).
+//! - **Gaps.** Each read checks `max-deleted-entry-id` against the cursor in the same atomic
+//!   step, so messages trimmed before the reader got to them (after a long disconnect) are
+//!   announced as a [`FeedItem::Gap`], never skipped silently. A stream that lost its history
+//!   (deleted, or Redis restarted empty) is reported as a gap at its next entry or within one
+//!   [`block`](super::RedisConfig::block) period, whichever comes first. One case cannot be seen:
+//!   a new stream whose first entry has, by chance, exactly the id the reader last sent (the same
+//!   millisecond); its entries up to the next one are then taken as already sent.
+//! - **Redis going away.** On any error the reader drops its connection and retries with
+//!   backoff from its cursor, so subscribers lose nothing Redis still retains. If Redis stays
+//!   away longer than [`RedisConfig::reconnect_grace`](super::RedisConfig::reconnect_grace),
+//!   every subscriber is ended with [`Error::Unavailable`] and the reader stops; clients then
+//!   reconnect, possibly to another instance, and resume from retention.
+//! - **Drop.** The reader stops as soon as the last subscription holding it is dropped: its
+//!   task is aborted where it waits, which closes its connection and so unblocks Redis.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::AsyncConnectionConfig;
+use tokio::sync::broadcast;
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+
+use super::script::End;
+use super::Inner;
+use crate::backend::{FeedItem, LiveFeed};
+use crate::{Error, GapKind, Message, MessageId};
+
+/// How many entries one read of the reader fetches.
+const BATCH: usize = 512;
+const MIN_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// A channel's entry in the process-wide table of readers.
+pub(super) struct Entry {
+    serial: u64,
+    handle: Weak<FeedHandle>,
+}
+
+pub(super) type Readers = Mutex<HashMap<String, Entry>>;
+
+/// What the reader task and the subscriptions share.
+struct Feed {
+    sender: broadcast::Sender<FeedItem>,
+    state: Mutex<FeedState>,
+}
+
+struct FeedState {
+    /// The last id sent to the live feed, `None` when the stream had no entry.
+    cursor: Option<MessageId>,
+    /// The reader gave up; a new subscriber starts a new one.
+    closed: bool,
+}
+
+impl Feed {
+    fn state(&self) -> std::sync::MutexGuard<'_, FeedState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends messages in order, moving the cursor with them under the lock joins take.
+    fn send(&self, messages: Vec<Message>) {
+        let mut state = self.state();
+        for message in messages {
+            if state.cursor.is_some_and(|cursor| message.id() <= cursor) {
+                continue;
+            }
+            state.cursor = Some(message.id());
+            let _ = self.sender.send(FeedItem::Message(message));
+        }
+    }
+
+    fn announce_gap(&self, kind: GapKind) {
+        let mut state = self.state();
+        if kind == GapKind::Unknown {
+            state.cursor = None;
+        }
+        let _ = self.sender.send(FeedItem::Gap(kind));
+    }
+
+    fn close(&self, err: Error) {
+        let mut state = self.state();
+        state.closed = true;
+        let _ = self.sender.send(FeedItem::Closed(err));
+    }
+}
+
+/// Held by every subscription of the channel; the last one dropped stops the reader.
+pub(super) struct FeedHandle {
+    feed: Arc<Feed>,
+    task: AbortHandle,
+    inner: Arc<Inner>,
+    channel: String,
+    serial: u64,
+}
+
+impl FeedHandle {
+    /// A live receiver and the head it joined after, or `None` if the reader has given up.
+    fn join(self: &Arc<Self>) -> Option<LiveFeed> {
+        let state = self.feed.state();
+        if state.closed {
+            return None;
+        }
+        let receiver = self.feed.sender.subscribe();
+        Some(LiveFeed::new(
+            receiver,
+            state.cursor,
+            Some(Box::new(self.clone())),
+        ))
+    }
+}
+
+impl Drop for FeedHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+        let mut readers = self
+            .inner
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if readers
+            .get(&self.channel)
+            .is_some_and(|entry| entry.serial == self.serial)
+        {
+            readers.remove(&self.channel);
+        }
+    }
+}
+
+fn running(inner: &Inner, channel: &str) -> Option<Arc<FeedHandle>> {
+    let readers = inner.readers.lock().unwrap_or_else(PoisonError::into_inner);
+    readers
+        .get(channel)
+        .and_then(|entry| entry.handle.upgrade())
+}
+
+/// Joins the channel's live feed, starting its reader if this process has none.
+pub(super) async fn join(inner: &Arc<Inner>, channel: &str) -> Result<LiveFeed, Error> {
+    if let Some(live) = running(inner, channel).and_then(|handle| handle.join()) {
+        return Ok(live);
+    }
+    // The reader starts at the stream's last generated id, read before anyone joins it.
+    let key = inner.key(channel);
+    let start = inner
+        .window(&key, None, None, None, 1)
+        .await?
+        .last_generated;
+
+    let mut readers = inner.readers.lock().unwrap_or_else(PoisonError::into_inner);
+    // Another subscriber may have started one meanwhile; its head is as good as ours.
+    if let Some(live) = readers
+        .get(channel)
+        .and_then(|entry| entry.handle.upgrade())
+        .and_then(|handle| handle.join())
+    {
+        return Ok(live);
+    }
+    let feed = Arc::new(Feed {
+        sender: broadcast::channel(inner.buffer).0,
+        state: Mutex::new(FeedState {
+            cursor: start,
+            closed: false,
+        }),
+    });
+    let task = inner
+        .runtime
+        .spawn(run(inner.clone(), feed.clone(), key))
+        .abort_handle();
+    let serial = inner.serial.fetch_add(1, Ordering::Relaxed);
+    let handle = Arc::new(FeedHandle {
+        feed,
+        task,
+        inner: inner.clone(),
+        channel: channel.to_owned(),
+        serial,
+    });
+    readers.insert(
+        channel.to_owned(),
+        Entry {
+            serial,
+            handle: Arc::downgrade(&handle),
+        },
+    );
+    drop(readers);
+    handle
+        .join()
+        .ok_or_else(|| Error::unavailable("the channel's reader stopped at once"))
+}
+
+/// How many live receivers the channel has in this process.
+pub(super) fn subscribers(inner: &Inner, channel: &str) -> usize {
+    running(inner, channel).map_or(0, |handle| handle.feed.sender.receiver_count())
+}
+
+/// How many channels have a reader in this process.
+pub(super) fn active(inner: &Inner) -> usize {
+    let readers = inner.readers.lock().unwrap_or_else(PoisonError::into_inner);
+    readers
+        .values()
+        .filter(|entry| entry.handle.strong_count() > 0)
+        .count()
+}
+
+/// The reader task: catch up, wait, repeat; reconnect on errors within the grace period.
+async fn run(inner: Arc<Inner>, feed: Arc<Feed>, key: Vec<u8>) {
+    let mut blocking: Option<MultiplexedConnection> = None;
+    let mut behind = true;
+    let mut failing_since: Option<Instant> = None;
+    let mut backoff = MIN_BACKOFF;
+    loop {
+        let step = async {
+            if behind {
+                catch_up(&inner, &feed, &key).await?;
+            }
+            let conn = match &mut blocking {
+                Some(conn) => conn,
+                None => blocking.insert(connect(&inner).await?),
+            };
+            let cursor = feed.state().cursor;
+            wait_for_entries(&inner, conn, &key, cursor).await
+        };
+        match step.await {
+            Ok(_) => {
+                // Read after every wait, also when it timed out with nothing new: a stream that
+                // lost its history (deleted, a Redis restarted empty) may have new entries at or
+                // before the cursor, which `XREAD` does not report, and the read's check does.
+                behind = true;
+                if failing_since.take().is_some() {
+                    tracing::info!("a pub/sub reader is connected to Redis again");
+                }
+                backoff = MIN_BACKOFF;
+            }
+            Err(err) => {
+                blocking = None;
+                behind = true;
+                let since = *failing_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= inner.config.reconnect_grace {
+                    tracing::warn!(%err, "a pub/sub reader gave up on Redis; ending its subscribers");
+                    feed.close(err);
+                    return;
+                }
+                tracing::warn!(%err, "a pub/sub reader lost Redis; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// Sends everything after the cursor to the live feed.
+async fn catch_up(inner: &Inner, feed: &Feed, key: &[u8]) -> Result<(), Error> {
+    loop {
+        let cursor = feed.state().cursor;
+        let page = inner.page(key, cursor, Some(End::Newest), BATCH).await?;
+        match page.gap {
+            Some(GapKind::Unknown) => {
+                // The stream lost its history (a flushed or restarted Redis): say so, then
+                // start again from its oldest entry.
+                feed.announce_gap(GapKind::Unknown);
+                continue;
+            }
+            Some(kind) => feed.announce_gap(kind),
+            None => {}
+        }
+        let more = page.more;
+        feed.send(page.messages);
+        if !more {
+            return Ok(());
+        }
+    }
+}
+
+async fn connect(inner: &Inner) -> Result<MultiplexedConnection, Error> {
+    let timeout = inner.config.command_timeout;
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(inner.config.block + timeout));
+    let connecting = inner
+        .client
+        .get_multiplexed_async_connection_with_config(&config);
+    tokio::time::timeout(timeout * 2, connecting)
+        .await
+        .map_err(|_| Error::unavailable("connecting to Redis timed out"))?
+        .map_err(Error::unavailable)
+}
+
+/// Blocks until the stream has an entry after `cursor`, or the block time passes; returns
+/// whether one arrived. The entry itself is read by `catch_up`, atomically with the gap check.
+async fn wait_for_entries(
+    inner: &Inner,
+    conn: &mut MultiplexedConnection,
+    key: &[u8],
+    cursor: Option<MessageId>,
+) -> Result<bool, Error> {
+    let cursor = cursor.map_or_else(|| "0-0".to_owned(), |id| id.to_string());
+    let block_ms = u64::try_from(inner.config.block.as_millis()).unwrap_or(u64::MAX);
+    let reply: redis::Value = redis::cmd("XREAD")
+        .arg("BLOCK")
+        .arg(block_ms.max(1))
+        .arg("COUNT")
+        .arg(1)
+        .arg("STREAMS")
+        .arg(key)
+        .arg(cursor)
+        .query_async(conn)
+        .await
+        .map_err(Error::unavailable)?;
+    Ok(!matches!(reply, redis::Value::Nil))
+}
