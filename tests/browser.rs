@@ -1,0 +1,210 @@
+//! Browser tests: the `live_scores`, `ai_chat` and `ticker` example pages in headless Chromium.
+//!
+//! `tests/browser/` is a small Node project (Node 20+, `node --test`) that starts each example
+//! on a free 127.0.0.1 port and drives its page with `playwright-core` in Debian's Chromium
+//! (`/usr/bin/chromium`; playwright-core never downloads a browser). Its version is pinned
+//! exactly in `tests/browser/package.json` and its lock file. The tests check that
+//! - live scores change, and that after `POST /api/cut` ends the stream from the server side, the
+//!   page's `EventSource` reconnects with `Last-Event-ID` and resumes with no duplicate and no
+//!   gap in the event ids;
+//! - a chat reply streams to its summary, and Stop cancels the next one, whose cleanup runs on the
+//!   server;
+//! - the ticker shows its twenty symbols live and links to the OpenAPI document;
+//!
+//! and take a screenshot of each page.
+//!
+//! This test:
+//! 1. fails at once, saying how to install it, when Chromium is missing (`.ci/run` installs it);
+//! 2. finds the example binaries next to this test executable
+//!    (`target/<profile>/deps/browser-*` → `target/<profile>/examples/`); a plain `cargo test`
+//!    builds the examples before it runs the tests, `cargo test --test browser` alone does not;
+//! 3. runs `npm ci` in `tests/browser` when `node_modules` is missing or older than the lock file;
+//! 4. runs `node --test` there, kills it after 180 s, and fails with its whole output unless it
+//!    exits with status 0.
+//!
+//! Screenshots go to `target/browser-screenshots/`, so that a test run leaves the work tree
+//! alone. `UPDATE_SCREENSHOTS=1 cargo test --test browser` writes them to `docs/` instead, for the
+//! README.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const EXAMPLES: [&str; 3] = ["live_scores", "ai_chat", "ticker"];
+const NODE_TEST_TIMEOUT: Duration = Duration::from_secs(180);
+const NPM_CI_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// `target/<profile>/examples`, found from this test executable's own path, with every example
+/// the tests start in it.
+fn examples_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test executable is in target/<profile>/deps")
+        .join("examples");
+    for name in EXAMPLES {
+        let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        assert!(
+            bin.is_file(),
+            "the {name} example is missing: {}\n`cargo test --test browser` alone does not build \
+             examples. Run `cargo test --workspace` (which builds them before the tests), or \
+             `cargo build --examples` first with the same profile.",
+            bin.display()
+        );
+    }
+    dir
+}
+
+struct Output {
+    status: Option<ExitStatus>,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl Output {
+    fn success(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+    }
+
+    fn describe(&self, what: &str) -> String {
+        let status = match self.status {
+            Some(s) => format!("exited with {s}"),
+            None => format!("was killed after {:.0?} (timeout)", self.elapsed),
+        };
+        format!(
+            "{what} {status}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.stdout, self.stderr
+        )
+    }
+}
+
+/// Spawns `cmd` in its own process group, collects its output, and kills the whole group (the
+/// example servers and Chromium with it) if it runs longer than `timeout`.
+fn run_with_timeout(mut cmd: Command, what: &str, timeout: Duration) -> Output {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    let mut child: Child = match cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+            "cannot run {what}: the program was not found ({e}). The browser tests need \
+             Node.js 20+ and npm on PATH."
+        ),
+        Err(e) => panic!("cannot run {what}: {e}"),
+    };
+
+    let pipe_reader = |mut pipe: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let stdout = pipe_reader(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = pipe_reader(Box::new(child.stderr.take().expect("piped stderr")));
+
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait().expect("waiting for the child process") {
+            Some(status) => break Some(status),
+            None if start.elapsed() >= timeout => {
+                kill_group(&mut child);
+                let _ = child.wait();
+                break None;
+            }
+            None => thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    let elapsed = start.elapsed();
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+        elapsed,
+    }
+}
+
+fn kill_group(child: &mut Child) {
+    #[cfg(unix)]
+    {
+        // The child leads its own process group (see `process_group(0)`): kill the group.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", child.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    let _ = child.kill();
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    path.metadata().and_then(|m| m.modified()).ok()
+}
+
+/// Runs `npm ci` unless `node_modules` exists and is at least as new as `package-lock.json`.
+fn ensure_node_modules(dir: &Path) {
+    let installed = modified(&dir.join("node_modules").join(".package-lock.json"));
+    let lock = modified(&dir.join("package-lock.json"));
+    if matches!((installed, lock), (Some(i), Some(l)) if i >= l) {
+        return;
+    }
+    let mut cmd = Command::new("npm");
+    cmd.args(["ci", "--no-audit", "--no-fund"]).current_dir(dir);
+    let out = run_with_timeout(cmd, "`npm ci` in tests/browser", NPM_CI_TIMEOUT);
+    assert!(
+        out.success(),
+        "{}",
+        out.describe("`npm ci` in tests/browser")
+    );
+}
+
+#[test]
+fn example_pages_work_in_headless_chromium() {
+    assert!(
+        Path::new(CHROMIUM).is_file(),
+        "Chromium is missing at {CHROMIUM}; the browser tests drive Debian's build. Install it \
+         with `apt-get update && apt-get install -y --no-install-recommends chromium \
+         chromium-driver` (.ci/run does this in CI)."
+    );
+    let examples = examples_dir();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("tests").join("browser");
+    ensure_node_modules(&dir);
+
+    let screenshots = if std::env::var_os("UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
+        root.join("docs")
+    } else {
+        root.join("target").join("browser-screenshots")
+    };
+    let mut cmd = Command::new("node");
+    cmd.args(["--test", "--test-concurrency=1"])
+        .current_dir(&dir)
+        .env("EXAMPLES_DIR", &examples)
+        .env("CHROMIUM", CHROMIUM)
+        .env("SCREENSHOTS_DIR", &screenshots);
+    let out = run_with_timeout(cmd, "`node --test` in tests/browser", NODE_TEST_TIMEOUT);
+    assert!(
+        out.success(),
+        "{}",
+        out.describe("`node --test` in tests/browser")
+    );
+
+    // Echo the runner's summary (`# tests N`, `# pass N`, ...) so it shows with --nocapture.
+    let summary = |l: &&str| l.starts_with("# ") && !l.starts_with("# Subtest");
+    for line in out.stdout.lines().filter(summary) {
+        println!("{line}");
+    }
+    println!("screenshots in {}", screenshots.display());
+}
