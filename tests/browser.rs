@@ -26,16 +26,17 @@
 //! alone. `UPDATE_SCREENSHOTS=1 cargo test --test browser` writes them to `docs/` instead, for the
 //! README.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+
+mod support;
+
+use support::node::{ensure_node_modules, run_with_timeout};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const EXAMPLES: [&str; 3] = ["live_scores", "ai_chat", "ticker"];
 const NODE_TEST_TIMEOUT: Duration = Duration::from_secs(180);
-const NPM_CI_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// `target/<profile>/examples`, found from this test executable's own path, with every example
 /// the tests start in it.
@@ -57,117 +58,6 @@ fn examples_dir() -> PathBuf {
         );
     }
     dir
-}
-
-struct Output {
-    status: Option<ExitStatus>,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-impl Output {
-    fn success(&self) -> bool {
-        self.status.is_some_and(|s| s.success())
-    }
-
-    fn describe(&self, what: &str) -> String {
-        let status = match self.status {
-            Some(s) => format!("exited with {s}"),
-            None => format!("was killed after {:.0?} (timeout)", self.elapsed),
-        };
-        format!(
-            "{what} {status}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.stdout, self.stderr
-        )
-    }
-}
-
-/// Spawns `cmd` in its own process group, collects its output, and kills the whole group (the
-/// example servers and Chromium with it) if it runs longer than `timeout`.
-fn run_with_timeout(mut cmd: Command, what: &str, timeout: Duration) -> Output {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
-    }
-    let mut child: Child = match cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "cannot run {what}: the program was not found ({e}). The browser tests need \
-             Node.js 20+ and npm on PATH."
-        ),
-        Err(e) => panic!("cannot run {what}: {e}"),
-    };
-
-    let pipe_reader = |mut pipe: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let stdout = pipe_reader(Box::new(child.stdout.take().expect("piped stdout")));
-    let stderr = pipe_reader(Box::new(child.stderr.take().expect("piped stderr")));
-
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait().expect("waiting for the child process") {
-            Some(status) => break Some(status),
-            None if start.elapsed() >= timeout => {
-                kill_group(&mut child);
-                let _ = child.wait();
-                break None;
-            }
-            None => thread::sleep(Duration::from_millis(50)),
-        }
-    };
-    let elapsed = start.elapsed();
-    Output {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-        elapsed,
-    }
-}
-
-fn kill_group(child: &mut Child) {
-    #[cfg(unix)]
-    {
-        // The child leads its own process group (see `process_group(0)`): kill the group.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", child.id())])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-    let _ = child.kill();
-}
-
-fn modified(path: &Path) -> Option<std::time::SystemTime> {
-    path.metadata().and_then(|m| m.modified()).ok()
-}
-
-/// Runs `npm ci` unless `node_modules` exists and is at least as new as `package-lock.json`.
-fn ensure_node_modules(dir: &Path) {
-    let installed = modified(&dir.join("node_modules").join(".package-lock.json"));
-    let lock = modified(&dir.join("package-lock.json"));
-    if matches!((installed, lock), (Some(i), Some(l)) if i >= l) {
-        return;
-    }
-    let mut cmd = Command::new("npm");
-    cmd.args(["ci", "--no-audit", "--no-fund"]).current_dir(dir);
-    let out = run_with_timeout(cmd, "`npm ci` in tests/browser", NPM_CI_TIMEOUT);
-    assert!(
-        out.success(),
-        "{}",
-        out.describe("`npm ci` in tests/browser")
-    );
 }
 
 #[test]
