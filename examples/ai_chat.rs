@@ -12,10 +12,12 @@
 //! Nothing is left generating tokens for nobody. `GET /api/stats` counts those cleanups, for
 //! people and for tests/browser.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use orpc_runtime::http::{self, Router};
 use orpc_runtime::{finally, procedure, yield_};
 use schemars::JsonSchema;
@@ -117,54 +119,18 @@ async fn stats(cleanups: web::Data<Cleanups>) -> Stats {
 
 /// The page, embedded in the binary: nothing to build, nothing fetched.
 fn page(cfg: &mut web::ServiceConfig) {
-    fn asset(content_type: &'static str, body: &'static str) -> actix_web::Route {
-        web::get().to(move || async move {
-            HttpResponse::Ok()
-                .content_type(content_type)
-                .insert_header(("cache-control", "no-cache"))
-                .body(body)
-        })
-    }
-    cfg.route(
-        "/",
-        asset("text/html; charset=utf-8", include_str!("web/ai_chat.html")),
-    )
-    .route(
+    common::page(
+        cfg,
+        include_str!("web/ai_chat.html"),
         "/ai_chat.js",
-        asset("text/javascript", include_str!("web/ai_chat.js")),
-    )
-    .route(
-        "/style.css",
-        asset("text/css", include_str!("web/style.css")),
+        include_str!("web/ai_chat.js"),
     );
-}
-
-fn parse_addr() -> Result<String, String> {
-    const USAGE: &str = "usage: ai_chat [--addr HOST:PORT]";
-    let mut args = std::env::args().skip(1);
-    let mut addr = "127.0.0.1:8085".to_owned();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => {
-                addr = args
-                    .next()
-                    .ok_or(format!("--addr needs a value; {USAGE}"))?
-            }
-            other => return Err(format!("unknown argument {other:?}; {USAGE}")),
-        }
-    }
-    Ok(addr)
 }
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
-    let addr =
-        parse_addr().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    common::init_logs();
+    let addr = common::addr("ai_chat", "127.0.0.1:8085")?;
     let router = Router::new()
         .info("ai chat", "1.0.0")
         .procedure(chat)

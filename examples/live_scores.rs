@@ -15,9 +15,11 @@
 //! would tell clients the stream is over), and browsers reconnect after the `retry` delay.
 //! `Router::shutdown` would not do: it ends the whole router, for good.
 
+mod common;
+
 use std::time::Duration;
 
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use futures_util::StreamExt;
 use orpc_pubsub::{MessageId, PubSub, Settings};
 use orpc_runtime::http::{self, Router};
@@ -215,57 +217,18 @@ fn to_orpc(err: orpc_pubsub::Error) -> ORPCError {
 
 /// The page, embedded in the binary: nothing to build, nothing fetched.
 fn page(cfg: &mut web::ServiceConfig) {
-    fn asset(content_type: &'static str, body: &'static str) -> actix_web::Route {
-        web::get().to(move || async move {
-            HttpResponse::Ok()
-                .content_type(content_type)
-                .insert_header(("cache-control", "no-cache"))
-                .body(body)
-        })
-    }
-    cfg.route(
-        "/",
-        asset(
-            "text/html; charset=utf-8",
-            include_str!("web/live_scores.html"),
-        ),
-    )
-    .route(
+    common::page(
+        cfg,
+        include_str!("web/live_scores.html"),
         "/live_scores.js",
-        asset("text/javascript", include_str!("web/live_scores.js")),
-    )
-    .route(
-        "/style.css",
-        asset("text/css", include_str!("web/style.css")),
+        include_str!("web/live_scores.js"),
     );
-}
-
-fn parse_addr() -> Result<String, String> {
-    const USAGE: &str = "usage: live_scores [--addr HOST:PORT]";
-    let mut args = std::env::args().skip(1);
-    let mut addr = "127.0.0.1:8080".to_owned();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => {
-                addr = args
-                    .next()
-                    .ok_or(format!("--addr needs a value; {USAGE}"))?
-            }
-            other => return Err(format!("unknown argument {other:?}; {USAGE}")),
-        }
-    }
-    Ok(addr)
 }
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
-    let addr =
-        parse_addr().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    common::init_logs();
+    let addr = common::addr("live_scores", "127.0.0.1:8080")?;
 
     let pubsub = PubSub::in_memory(Settings::default());
     let board = Board::new(Mutex::new(

@@ -14,9 +14,11 @@
 //! lives in a `tokio::sync::watch` channel, which keeps one value, and a client that reconnects
 //! (or reads slowly) simply gets the current prices, never a backlog.
 
+mod common;
+
 use std::time::Duration;
 
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use orpc_runtime::http::{self, Router};
 use orpc_runtime::{procedure, yield_};
 use schemars::JsonSchema;
@@ -150,54 +152,18 @@ async fn quotes(market: web::Data<watch::Sender<Market>>) {
 
 /// The page, embedded in the binary: nothing to build, nothing fetched.
 fn page(cfg: &mut web::ServiceConfig) {
-    fn asset(content_type: &'static str, body: &'static str) -> actix_web::Route {
-        web::get().to(move || async move {
-            HttpResponse::Ok()
-                .content_type(content_type)
-                .insert_header(("cache-control", "no-cache"))
-                .body(body)
-        })
-    }
-    cfg.route(
-        "/",
-        asset("text/html; charset=utf-8", include_str!("web/ticker.html")),
-    )
-    .route(
+    common::page(
+        cfg,
+        include_str!("web/ticker.html"),
         "/ticker.js",
-        asset("text/javascript", include_str!("web/ticker.js")),
-    )
-    .route(
-        "/style.css",
-        asset("text/css", include_str!("web/style.css")),
+        include_str!("web/ticker.js"),
     );
-}
-
-fn parse_addr() -> Result<String, String> {
-    const USAGE: &str = "usage: ticker [--addr HOST:PORT]";
-    let mut args = std::env::args().skip(1);
-    let mut addr = "127.0.0.1:8086".to_owned();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => {
-                addr = args
-                    .next()
-                    .ok_or(format!("--addr needs a value; {USAGE}"))?
-            }
-            other => return Err(format!("unknown argument {other:?}; {USAGE}")),
-        }
-    }
-    Ok(addr)
 }
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
-    let addr =
-        parse_addr().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    common::init_logs();
+    let addr = common::addr("ticker", "127.0.0.1:8086")?;
     let market = web::Data::new(watch::Sender::new(Market::open()));
     tokio::spawn(simulate(market.clone()));
     let router = Router::new().info("ticker", "1.0.0").procedure(quotes);
