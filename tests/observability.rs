@@ -121,6 +121,11 @@ async fn counters_follow_every_way_a_stream_ends() {
             .len(),
         4
     ); // invalid
+       // A call refused for its input never started a stream.
+    assert_eq!(
+        open(&server, "three", json!("not a number")).await.status(),
+        400
+    );
     let mut idle_stream = Frames::new(open(&server, "idle", Value::Null).await);
     idle_stream.next_within(Duration::from_secs(5)).await;
     idle_stream.next_within(Duration::from_secs(5)).await;

@@ -301,7 +301,7 @@ impl Router {
                 Err(error) => error_response(&error, envelope),
             },
             Handler::Stream(handler) => {
-                let Some(ticket) = self.inner.counters.open(self.inner.max_streams) else {
+                let Some(ticket) = self.inner.counters.reserve(self.inner.max_streams) else {
                     let error = ORPCError::new("SERVICE_UNAVAILABLE")
                         .with_message("Too many open streams; retry later");
                     return error_response(&error, envelope);
@@ -316,7 +316,7 @@ impl Router {
                                 keep_alive: self.inner.keep_alive.clone(),
                                 disconnect: DisconnectWatch::new(req),
                                 shutdown: self.inner.shutdown.clone().cancelled_owned(),
-                                ticket,
+                                ticket: ticket.start(),
                             },
                         );
                         HttpResponse::Ok()

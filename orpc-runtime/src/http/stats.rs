@@ -19,7 +19,8 @@ pub struct StreamStats {
     /// Streams whose handler has been dropped, its cleanup run: completed, failed, cut by the
     /// client, or ended by shutdown.
     pub finished: u64,
-    /// `started - finished`: streams open now.
+    /// Streams open now: `started - finished`, plus calls between passing the stream limit and
+    /// their handler starting.
     pub active: u64,
     /// `message` events sent.
     pub events: u64,
@@ -59,18 +60,20 @@ impl Counters {
         }
     }
 
-    /// Opens a stream, unless `limit` streams are open already. Taking the place first and
-    /// giving it back when over the limit keeps the limit exact under concurrent opens.
-    pub(crate) fn open(self: &Arc<Self>, limit: Option<u64>) -> Option<StreamTicket> {
+    /// Reserves a place for a stream, unless `limit` streams are open already. Taking the place
+    /// first and giving it back when over the limit keeps the limit exact under concurrent opens.
+    /// The stream counts as started only once [`StreamTicket::start`] says its handler is running;
+    /// a call refused before that (bad input, say) gives the place back and counts nothing.
+    pub(crate) fn reserve(self: &Arc<Self>, limit: Option<u64>) -> Option<StreamTicket> {
         let before = self.active.fetch_add(1, Ordering::AcqRel);
         if limit.is_some_and(|limit| before >= limit) {
             self.active.fetch_sub(1, Ordering::AcqRel);
             self.rejected.fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        self.started.fetch_add(1, Ordering::Relaxed);
         Some(StreamTicket {
             counters: self.clone(),
+            started: false,
         })
     }
 }
@@ -78,9 +81,17 @@ impl Counters {
 /// One open stream; see the module docs.
 pub(crate) struct StreamTicket {
     counters: Arc<Counters>,
+    started: bool,
 }
 
 impl StreamTicket {
+    /// Counts the stream as started: its handler exists and its response is on its way.
+    pub(crate) fn start(mut self) -> Self {
+        self.started = true;
+        self.counters.started.fetch_add(1, Ordering::Relaxed);
+        self
+    }
+
     pub(crate) fn counters(&self) -> &Counters {
         &self.counters
     }
@@ -88,7 +99,9 @@ impl StreamTicket {
 
 impl Drop for StreamTicket {
     fn drop(&mut self) {
-        self.counters.finished.fetch_add(1, Ordering::Relaxed);
+        if self.started {
+            self.counters.finished.fetch_add(1, Ordering::Relaxed);
+        }
         self.counters.active.fetch_sub(1, Ordering::AcqRel);
     }
 }
