@@ -70,8 +70,11 @@ impl From<Cow<'_, str>> for EventId {
 macro_rules! event_id_from_integers {
     ($($int:ty),*) => {$(
         impl From<$int> for EventId {
+            /// Formats with `itoa` on the stack, then stores inline: an integer id is written
+            /// once per event, so this stays off the allocator and out of `fmt`.
+            #[inline]
             fn from(n: $int) -> Self {
-                EventId(compact_str::ToCompactString::to_compact_string(&n))
+                EventId(CompactString::new(itoa::Buffer::new().format(n)))
             }
         }
     )*};
@@ -129,18 +132,21 @@ impl EventMeta {
     }
 
     /// Sets the id.
+    #[inline]
     pub fn id(mut self, id: impl Into<EventId>) -> Self {
         self.id = Some(id.into());
         self
     }
 
     /// Sets the reconnection delay.
+    #[inline]
     pub fn retry(mut self, retry: Duration) -> Self {
         self.retry = Some(retry);
         self
     }
 
     /// Adds one comment line.
+    #[inline]
     pub fn comment(mut self, comment: impl Into<Cow<'static, str>>) -> Self {
         self.comments.push(comment.into());
         self
