@@ -51,6 +51,26 @@ impl Conformance {
         }
     }
 
+    /// Opens `forever` with an hour between ticks and reads up to its first tick: a stream that
+    /// is open and idle.
+    async fn idle_stream(&self) -> Frames {
+        let response = client()
+            .get(self.server.url("/api/forever?interval_ms=3600000"))
+            .send()
+            .await
+            .unwrap();
+        let mut frames = Frames::new(response);
+        assert_eq!(
+            frames.next_within(Duration::from_secs(5)).await.as_deref(),
+            Some(INITIAL)
+        );
+        assert_eq!(
+            frames.next_within(Duration::from_secs(5)).await.as_deref(),
+            Some("event: message\ndata: {\"tick\":0}")
+        );
+        frames
+    }
+
     async fn rpc(&self, name: &str, input: Value) -> reqwest::Response {
         client()
             .post(self.server.url(&format!("/rpc/{name}")))
@@ -378,20 +398,7 @@ async fn an_idle_stream_is_cleaned_within_a_second_of_a_disconnect_without_keep_
         conformance::router().keep_alive(KeepAlive::default().interval(None)),
         false,
     );
-    let response = client()
-        .get(c.server.url("/api/forever?interval_ms=3600000"))
-        .send()
-        .await
-        .unwrap();
-    let mut frames = Frames::new(response);
-    assert_eq!(
-        frames.next_within(Duration::from_secs(5)).await.as_deref(),
-        Some(INITIAL)
-    );
-    assert_eq!(
-        frames.next_within(Duration::from_secs(5)).await.as_deref(),
-        Some("event: message\ndata: {\"tick\":0}")
-    );
+    let frames = c.idle_stream().await;
     // The handler now waits an hour for its next tick; nothing is written.
     assert_eq!((c.started(), c.cleaned()), (1, 0));
     let left = Instant::now();
@@ -409,20 +416,7 @@ async fn keep_alive_comments_fill_silences() {
         .interval(Some(Duration::from_millis(100)))
         .comment("ping");
     let c = Conformance::with(conformance::router().keep_alive(keep_alive), false);
-    let response = client()
-        .get(c.server.url("/api/forever?interval_ms=3600000"))
-        .send()
-        .await
-        .unwrap();
-    let mut frames = Frames::new(response);
-    assert_eq!(
-        frames.next_within(Duration::from_secs(5)).await.as_deref(),
-        Some(INITIAL)
-    );
-    assert_eq!(
-        frames.next_within(Duration::from_secs(5)).await.as_deref(),
-        Some("event: message\ndata: {\"tick\":0}")
-    );
+    let mut frames = c.idle_stream().await;
     for _ in 0..3 {
         assert_eq!(
             frames.next_within(Duration::from_secs(5)).await.as_deref(),
@@ -482,18 +476,7 @@ async fn shutdown_ends_open_streams_without_done_and_runs_their_cleanup() {
     let c = Conformance::with(router.clone(), false);
     let mut open = Vec::new();
     for _ in 0..3 {
-        let response = client()
-            .get(c.server.url("/api/forever?interval_ms=3600000"))
-            .send()
-            .await
-            .unwrap();
-        let mut frames = Frames::new(response);
-        assert_eq!(
-            frames.next_within(Duration::from_secs(5)).await.as_deref(),
-            Some(INITIAL)
-        );
-        assert!(frames.next_within(Duration::from_secs(5)).await.is_some());
-        open.push(frames);
+        open.push(c.idle_stream().await);
     }
     assert_eq!((c.started(), c.cleaned()), (3, 0));
     router.shutdown();
