@@ -8,12 +8,13 @@
 //! pub struct count;
 //! impl count {
 //!     pub fn call(&self, input: In, ctx: &Context)
-//!         -> Result<EventIterator<Tick, String, impl Future<..>>, ORPCError>
+//!         -> Result<EventIterator<Tick, String, impl Future<..>, impl SlotKey<..>>, ORPCError>
 //!     {
 //!         let last: Option<LastEventId> = FromContext::from_context(ctx)?;
 //!         thread_local! { static SLOT: SlotCell<Tick> = .. }
-//!         let yielder = Yielder::new(&SLOT);
-//!         Ok(EventIterator::new(&SLOT, async move { fallible(body.await) }))
+//!         struct Slot; // impl SlotKey for Slot: the thread-local above
+//!         let yielder = Yielder::<Slot>::new();
+//!         Ok(EventIterator::<_, _, _, Slot>::new(async move { fallible(body.await) }))
 //!     }
 //! }
 //! impl Procedure for count { .. }
@@ -172,6 +173,7 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
                     impl ::core::future::Future<
                         Output = ::core::result::Result<#output, #rt::ORPCError>,
                     > + use<>,
+                    impl #rt::__private::SlotKey<Event = #event> + use<>,
                 >,
                 #rt::ORPCError,
             > {
@@ -181,9 +183,19 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
                     static __ORPC_SLOT: #rt::__private::SlotCell<#event> =
                         const { #rt::__private::SlotCell::new() };
                 }
+                struct __OrpcSlot;
+                impl #rt::__private::SlotKey for __OrpcSlot {
+                    type Event = #event;
+                    #[inline(always)]
+                    fn with<__R>(
+                        f: impl ::core::ops::FnOnce(&#rt::__private::SlotCell<#event>) -> __R,
+                    ) -> __R {
+                        __ORPC_SLOT.with(f)
+                    }
+                }
                 #[allow(unused_variables)]
-                let #yielder = #rt::__private::Yielder::<#event>::new(&__ORPC_SLOT);
-                ::core::result::Result::Ok(#rt::EventIterator::new(&__ORPC_SLOT, async move {
+                let #yielder = #rt::__private::Yielder::<__OrpcSlot>::new();
+                ::core::result::Result::Ok(#rt::EventIterator::<_, _, _, __OrpcSlot>::new(async move {
                     #run_body
                 }))
             }

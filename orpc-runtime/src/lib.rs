@@ -130,7 +130,7 @@ pub use orpc_macros::yield_;
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::stream::yielder::{SlotCell, Yielder};
+    pub use crate::stream::yielder::{SlotCell, SlotKey, Yielder};
     use crate::ORPCError;
     use std::future::Future;
 

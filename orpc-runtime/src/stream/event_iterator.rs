@@ -15,7 +15,7 @@
 //!   where it was suspended, which runs its guards.
 //!
 //! Polling never allocates: the event moves from the body to the caller through the
-//! procedure's [`Slot`].
+//! procedure's [`SlotCell`](super::SlotCell).
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -26,8 +26,8 @@ use std::task::{Context, Poll};
 use futures_core::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
-use super::event::Event;
-use super::yielder::{Slot, SlotCell};
+use super::event::{Event, EventMeta};
+use super::yielder::{SlotCell, SlotKey};
 use crate::ORPCError;
 
 /// One item of an event iterator.
@@ -44,31 +44,31 @@ pub enum Frame<T, R> {
 pin_project! {
     /// The `Stream` of [`Frame`]s a streaming procedure returns.
     ///
-    /// It is `Send` whenever the handler's body is.
-    pub struct EventIterator<T: 'static, R, F> {
-        slot: &'static Slot<T>,
+    /// It is `Send` whenever the handler's body is. `S` names the procedure's slot (see
+    /// [`SlotKey`]); it is a type of the macro's own, which callers never need to name.
+    pub struct EventIterator<T, R, F, S> {
         #[pin]
         body: Option<F>,
-        _frames: PhantomData<fn() -> R>,
+        _frames: PhantomData<fn() -> (T, R, S)>,
     }
 }
 
-impl<T, R, F> EventIterator<T, R, F>
+impl<T, R, F, S> EventIterator<T, R, F, S>
 where
     F: Future<Output = Result<R, ORPCError>>,
+    S: SlotKey<Event = T>,
 {
-    /// Wraps a body that yields through `slot`. The macro calls this; handlers don't.
+    /// Wraps a body that yields through the slot `S`. The macro calls this; handlers don't.
     #[doc(hidden)]
-    pub fn new(slot: &'static Slot<T>, body: F) -> Self {
+    pub fn new(body: F) -> Self {
         EventIterator {
-            slot,
             body: Some(body),
             _frames: PhantomData,
         }
     }
 }
 
-impl<T, R, F> EventIterator<T, R, F> {
+impl<T, R, F, S: SlotKey<Event = T>> EventIterator<T, R, F, S> {
     /// Drops the body, running its cleanup guards. A guard that panics is logged, never
     /// propagated, so that one broken cleanup cannot take the stream's consumer down with it.
     fn finish(self: Pin<&mut Self>) {
@@ -78,26 +78,32 @@ impl<T, R, F> EventIterator<T, R, F> {
             tracing::error!("a cleanup guard panicked while an event iterator ended");
         }
         // Leaves the slot as empty as it is after every poll, whatever the body did.
-        drop(this.slot.with(SlotCell::take));
+        drop(S::with(SlotCell::take));
     }
 }
 
-impl<T, R, F> Stream for EventIterator<T, R, F>
+impl<T, R, F, S> Stream for EventIterator<T, R, F, S>
 where
     F: Future<Output = Result<R, ORPCError>>,
+    S: SlotKey<Event = T>,
 {
     type Item = Frame<T, R>;
 
+    #[inline]
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.as_mut().project();
         let Some(body) = this.body.as_pin_mut() else {
             return Poll::Ready(None);
         };
         let frame = match catch_unwind(AssertUnwindSafe(|| body.poll(cx))) {
-            Ok(Poll::Pending) => match this.slot.with(SlotCell::take) {
+            Ok(Poll::Pending) => match S::with(SlotCell::take) {
                 None => return Poll::Pending,
-                Some(event) => match event.meta.check() {
-                    Ok(()) => return Poll::Ready(Some(Frame::Event(event))),
+                Some((data, None)) => {
+                    let meta = EventMeta::new();
+                    return Poll::Ready(Some(Frame::Event(Event { data, meta })));
+                }
+                Some((data, Some(meta))) => match meta.check() {
+                    Ok(()) => return Poll::Ready(Some(Frame::Event(Event { data, meta }))),
                     Err(invalid) => {
                         tracing::error!(%invalid, "event refused; ending the stream");
                         Frame::Error(ORPCError::internal())
@@ -126,9 +132,10 @@ where
     }
 }
 
-impl<T, R, F> FusedStream for EventIterator<T, R, F>
+impl<T, R, F, S> FusedStream for EventIterator<T, R, F, S>
 where
     F: Future<Output = Result<R, ORPCError>>,
+    S: SlotKey<Event = T>,
 {
     fn is_terminated(&self) -> bool {
         self.body.is_none()

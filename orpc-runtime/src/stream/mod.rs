@@ -11,4 +11,4 @@ pub mod yielder;
 pub use cleanup::{finally, finally_async, wait_for_cleanups, AsyncCleanupGuard, CleanupGuard};
 pub use event::{Event, EventId, EventMeta, InvalidMeta, LastEventId};
 pub use event_iterator::{EventIterator, Frame};
-pub use yielder::{Slot, SlotCell, Yield, Yielder};
+pub use yielder::{SlotCell, SlotKey, Yield, YieldWithMeta, Yielder};
