@@ -4,8 +4,14 @@
 //!     cargo bench --bench generator
 //!
 //! Every variant produces the same items, a `Frame` per event and a final `Done`, and is polled
-//! to its end with a no-op waker, so only the generator machinery differs. `genawaiter` runs without its proc-macro feature (which pulls in an unmaintained
-//! crate); its `sync` flavour is the one that is `Send`, as ours is.
+//! to its end with a no-op waker, so only the generator machinery differs. `genawaiter` runs
+//! without its proc-macro feature (which pulls in an unmaintained crate); its `sync` flavour is
+//! the one that is `Send`, as ours is.
+//!
+//! The `generator_served` group puts the hand-written stream and the `#[procedure]` through
+//! [`Route::encode`], the way the server runs them: the same events, each written as an
+//! RPC-envelope SSE frame, so it shows what the generator's cost is next to the rest of an event's
+//! way out.
 
 use std::hint::black_box;
 use std::pin::{pin, Pin};
@@ -13,7 +19,10 @@ use std::task::{Context as TaskContext, Poll, Waker};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use futures_util::Stream;
-use orpc_runtime::{procedure, yield_, Context, Event, Frame};
+use orpc_runtime::sse::Envelope;
+use orpc_runtime::{
+    procedure, yield_, Context, Event, Frame, ORPCError, Procedure, RawInput, Route,
+};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -49,6 +58,25 @@ impl Stream for HandWritten {
         } else {
             Poll::Ready(None)
         }
+    }
+}
+
+/// The hand-written stream as a procedure, routed like a `#[procedure]`.
+#[derive(Clone, Copy)]
+struct HandWrittenProcedure;
+
+impl HandWrittenProcedure {
+    fn call(&self, input: u64, _: &Context) -> Result<HandWritten, ORPCError> {
+        Ok(HandWritten { i: 0, n: input })
+    }
+}
+
+impl Procedure for HandWrittenProcedure {
+    const NAME: &'static str = "hand_written";
+    type Input = u64;
+
+    fn into_route(self) -> Route {
+        Route::event_iterator(self, Self::call)
     }
 }
 
@@ -110,5 +138,26 @@ fn generators(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, generators);
+fn served(c: &mut Criterion) {
+    const N: u64 = 1000;
+    let mut group = c.benchmark_group("generator_served");
+    group.throughput(Throughput::Elements(N));
+    let routes = [
+        ("hand_written", HandWrittenProcedure.into_route()),
+        ("procedure", ticks.into_route()),
+    ];
+    for (name, route) in &routes {
+        group.bench_function(BenchmarkId::new(*name, N), |b| {
+            b.iter(|| {
+                let frames = route
+                    .encode(RawInput::Json(N.into()), &Context::new(), Envelope::Rpc)
+                    .unwrap();
+                assert_eq!(drain(frames), N + 1);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, generators, served);
 criterion_main!(benches);

@@ -12,9 +12,9 @@
 //!     {
 //!         let last: Option<LastEventId> = FromContext::from_context(ctx)?;
 //!         thread_local! { static SLOT: SlotCell<Tick> = .. }
-//!         struct Slot; // impl SlotKey for Slot: the thread-local above
+//!         struct Slot; // impl SlotKey for Slot: the thread-local above, and `fallible`
 //!         let yielder = Yielder::<Slot>::new();
-//!         Ok(EventIterator::<_, _, _, Slot>::new(async move { fallible(body.await) }))
+//!         Ok(EventIterator::<_, _, _, Slot>::new(async move body))
 //!     }
 //! }
 //! impl Procedure for count { .. }
@@ -170,10 +170,9 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
                 #rt::EventIterator<
                     #event,
                     #output,
-                    impl ::core::future::Future<
-                        Output = ::core::result::Result<#output, #rt::ORPCError>,
-                    > + use<>,
-                    impl #rt::__private::SlotKey<Event = #event> + use<>,
+                    impl ::core::future::Future<Output = #ret> + use<>,
+                    impl #rt::__private::SlotKey<Event = #event, Output = #ret, Done = #output>
+                        + use<>,
                 >,
                 #rt::ORPCError,
             > {
@@ -186,18 +185,24 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
                 struct __OrpcSlot;
                 impl #rt::__private::SlotKey for __OrpcSlot {
                     type Event = #event;
+                    type Output = #ret;
+                    type Done = #output;
                     #[inline(always)]
                     fn with<__R>(
                         f: impl ::core::ops::FnOnce(&#rt::__private::SlotCell<#event>) -> __R,
                     ) -> __R {
                         __ORPC_SLOT.with(f)
                     }
+                    #[inline(always)]
+                    fn finish(#out: #ret) -> ::core::result::Result<#output, #rt::ORPCError> {
+                        #finish
+                    }
                 }
                 #[allow(unused_variables)]
                 let #yielder = #rt::__private::Yielder::<__OrpcSlot>::new();
-                ::core::result::Result::Ok(#rt::EventIterator::<_, _, _, __OrpcSlot>::new(async move {
-                    #run_body
-                }))
+                ::core::result::Result::Ok(#rt::EventIterator::<_, _, _, __OrpcSlot>::new(
+                    #rt::__private::body::<#ret, _>(async move #body),
+                ))
             }
             }
         }

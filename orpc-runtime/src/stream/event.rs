@@ -10,6 +10,7 @@ use std::fmt;
 use std::time::Duration;
 
 use compact_str::CompactString;
+use thin_vec::ThinVec;
 
 /// An event's id, sent as the SSE `id:` field and echoed back as `Last-Event-ID` on reconnect.
 ///
@@ -117,8 +118,9 @@ pub struct EventMeta {
     pub id: Option<EventId>,
     /// The `retry:` field: how long a client waits before reconnecting.
     pub retry: Option<Duration>,
-    /// `: comment` lines sent before the event.
-    pub comments: Vec<Cow<'static, str>>,
+    /// `: comment` lines sent before the event. A [`ThinVec`] is one pointer wide and needs no
+    /// allocation when empty, which keeps the metadata of the common event (no comments) small.
+    pub comments: ThinVec<Cow<'static, str>>,
 }
 
 impl EventMeta {
@@ -127,7 +129,7 @@ impl EventMeta {
         EventMeta {
             id: None,
             retry: None,
-            comments: Vec::new(),
+            comments: ThinVec::new(),
         }
     }
 
@@ -263,6 +265,15 @@ impl From<LastEventId> for EventId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every event carries its metadata by value, so its size is paid on every yield: an inline
+    /// id, a retry and one pointer for the comments.
+    #[test]
+    fn metadata_stays_small() {
+        assert!(std::mem::size_of::<EventMeta>() <= 48);
+        let empty = EventMeta::new();
+        assert!(empty.is_empty() && empty.comments.capacity() == 0);
+    }
 
     #[test]
     fn every_line_breaking_character_is_refused() {

@@ -55,8 +55,8 @@ pin_project! {
 
 impl<T, R, F, S> EventIterator<T, R, F, S>
 where
-    F: Future<Output = Result<R, ORPCError>>,
-    S: SlotKey<Event = T>,
+    F: Future<Output = S::Output>,
+    S: SlotKey<Event = T, Done = R>,
 {
     /// Wraps a body that yields through the slot `S`. The macro calls this; handlers don't.
     #[doc(hidden)]
@@ -84,8 +84,8 @@ impl<T, R, F, S: SlotKey<Event = T>> EventIterator<T, R, F, S> {
 
 impl<T, R, F, S> Stream for EventIterator<T, R, F, S>
 where
-    F: Future<Output = Result<R, ORPCError>>,
-    S: SlotKey<Event = T>,
+    F: Future<Output = S::Output>,
+    S: SlotKey<Event = T, Done = R>,
 {
     type Item = Frame<T, R>;
 
@@ -95,7 +95,7 @@ where
         let Some(body) = this.body.as_pin_mut() else {
             return Poll::Ready(None);
         };
-        let frame = match catch_unwind(AssertUnwindSafe(|| body.poll(cx))) {
+        let frame = match catch_unwind(AssertUnwindSafe(|| body.poll(cx).map(S::finish))) {
             Ok(Poll::Pending) => match S::with(SlotCell::take) {
                 None => return Poll::Pending,
                 Some((data, None)) => {
@@ -134,8 +134,8 @@ where
 
 impl<T, R, F, S> FusedStream for EventIterator<T, R, F, S>
 where
-    F: Future<Output = Result<R, ORPCError>>,
-    S: SlotKey<Event = T>,
+    F: Future<Output = S::Output>,
+    S: SlotKey<Event = T, Done = R>,
 {
     fn is_terminated(&self) -> bool {
         self.body.is_none()

@@ -30,15 +30,25 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::event::{Event, EventMeta};
+use crate::ORPCError;
 
-/// Names one procedure's thread-local slot. `#[procedure]` implements it on a type of its own
-/// for every streaming procedure; handlers never name it.
+/// What `#[procedure]` tells an [`EventIterator`](super::EventIterator) about one streaming
+/// body: the thread-local slot its yields go through, and how the value it returns ends the
+/// stream. The macro implements it on a type of its own for every streaming procedure; handlers
+/// never name it.
 pub trait SlotKey: 'static {
     /// The procedure's event type.
     type Event: 'static;
+    /// What the body returns, as written in the handler's signature.
+    type Output;
+    /// The value of the final `done` event.
+    type Done;
 
     /// Runs `f` with this thread's slot.
     fn with<R>(f: impl FnOnce(&SlotCell<Self::Event>) -> R) -> R;
+
+    /// Turns the body's value into the stream's end: `done` or `error`.
+    fn finish(output: Self::Output) -> Result<Self::Done, ORPCError>;
 }
 
 /// What a slot holds. The value travels alone, so that an event without metadata moves only its
