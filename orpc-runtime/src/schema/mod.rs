@@ -2,8 +2,8 @@
 //! schemars, and describing procedures in an OpenAPI document.
 //!
 //! Rust's types already fix the shape of every event; what a schema adds are ranges, lengths,
-//! patterns and formats. [`implied`] tells the two apart, so that a type whose schema adds nothing
-//! is never checked at run time, and [`SchemaCheck`] compiles the validator of one that does,
+//! patterns and formats. `implied` tells the two apart, so that a type whose schema adds nothing
+//! is never checked at run time, and `SchemaCheck` compiles the validator of one that does,
 //! once per procedure.
 
 mod check;

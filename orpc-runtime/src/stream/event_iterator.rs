@@ -15,7 +15,7 @@
 //!   where it was suspended, which runs its guards.
 //!
 //! Polling never allocates: the event moves from the body to the caller through the
-//! procedure's [`SlotCell`](super::SlotCell).
+//! procedure's [`SlotCell`].
 
 use std::future::Future;
 use std::marker::PhantomData;
