@@ -212,6 +212,31 @@ async fn a_panic_becomes_an_internal_error() {
     assert_eq!(cleaned, 2);
 }
 
+/// An error whose conversion into `ORPCError` panics: the conversion runs after the body has
+/// finished, and must be caught like a panic in the body.
+#[derive(Debug)]
+struct Unconvertible;
+
+impl From<Unconvertible> for ORPCError {
+    fn from(_: Unconvertible) -> Self {
+        panic!("this error refuses to convert")
+    }
+}
+
+#[procedure(output = event_iterator(Tick, String))]
+async fn fails_to_convert() -> Result<String, Unconvertible> {
+    yield_!(Tick { i: 0 });
+    Err(Unconvertible)
+}
+
+#[tokio::test]
+async fn a_panic_while_converting_the_error_becomes_an_internal_error() {
+    let frames = collect(fails_to_convert.call((), &Context::new()).unwrap()).await;
+    assert_eq!(ids(&frames), [0]);
+    assert_eq!(frames.last(), Some(&Frame::Error(ORPCError::internal())));
+    assert_eq!(frames.len(), 2);
+}
+
 #[tokio::test]
 async fn dropping_mid_stream_runs_cleanup_once() {
     let cleaned = cleanups_during(async {
