@@ -10,7 +10,8 @@
 // --mode iterator (default) reads each subscription as `for await (const p of
 // publisher.subscribe(channel))`, as an oRPC handler does; --mode listener passes a callback
 // instead. --max-buffered N sets EventPublisher's maxBufferedEvents (default: the library's).
-// With --expose-gc a full GC runs before each RSS sample, so the RSS figures count live memory.
+// With --expose-gc a full GC runs before the "before" and "subscribed" RSS samples, so their
+// difference counts live memory; the "at the end" sample is taken without one.
 // Stops by itself after --seconds plus at most 60 s of draining.
 
 import { readFileSync } from 'node:fs'
