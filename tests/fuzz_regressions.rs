@@ -1,11 +1,13 @@
 //! Every input the fuzz targets ever crashed on, replayed through the same checks on stable Rust.
-//! See `fuzz/README.md`.
+//! See `fuzz/README.md`. The runtime's target keeps its inputs in `fuzz/regressions/`, the
+//! protocol's encoder and decoder in `orpc-protocol/fuzz/regressions/`.
 
 use std::path::Path;
 
-fn replay(target: &str, check: fn(&[u8])) -> usize {
+fn replay(fuzz_dir: &str, target: &str, check: fn(&[u8])) -> usize {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/regressions")
+        .join(fuzz_dir)
+        .join("regressions")
         .join(target);
     let mut replayed = 0;
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
@@ -20,17 +22,17 @@ fn replay(target: &str, check: fn(&[u8])) -> usize {
 
 #[test]
 fn request_input_regressions() {
-    assert!(replay("request_input", orpc_fuzz_checks::request_input) > 0);
+    assert!(replay("fuzz", "request_input", orpc_fuzz_checks::request_input) > 0);
 }
 
 #[test]
 fn decoder_regressions() {
-    assert!(replay("decoder", orpc_fuzz_checks::decoder) > 0);
+    assert!(replay("orpc-protocol/fuzz", "decoder", orpc_fuzz_checks::decoder) > 0);
 }
 
 #[test]
 fn encoder_regressions() {
-    assert!(replay("encoder", orpc_fuzz_checks::encoder) > 0);
+    assert!(replay("orpc-protocol/fuzz", "encoder", orpc_fuzz_checks::encoder) > 0);
 }
 
 /// The fuzz targets' checks over pseudo-random inputs, on stable Rust and in every test run: a

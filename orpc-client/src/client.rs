@@ -190,7 +190,7 @@ impl Client {
         }
         let response = request.send().await?;
         let status = response.status().as_u16();
-        if !crate::error::is_error_status(status) {
+        if !orpc_protocol::is_error_status(status) {
             return Ok(response);
         }
         let headers = response.headers().clone();

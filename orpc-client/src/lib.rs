@@ -54,8 +54,9 @@
 //! ## Layout
 //!
 //! Following an event from the socket to the caller:
-//! 1. [`sse`]: `text/event-stream` bytes to raw events, by the WHATWG rules;
-//! 2. the RPC envelope (`{"json": ..}`) around values and errors;
+//! 1. [`sse`]: `text/event-stream` bytes to raw events, by the WHATWG rules (the decoder of
+//!    `orpc-protocol`, beside the encoder the server uses);
+//! 2. the RPC envelope (`{"json": ..}`) around values and errors, also from `orpc-protocol`;
 //! 3. [`EventStream`]: typed [`Frame`]s, across reconnects;
 //! 4. [`Client`]: the requests.
 //!
@@ -64,6 +65,7 @@
 //! - `rustls-tls`: `https://` URLs, through reqwest's rustls support. Plain `http://` needs
 //!   nothing.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod client;
@@ -71,11 +73,12 @@ mod envelope;
 mod error;
 mod event;
 mod reconnect;
-pub mod sse;
 mod stream;
 
 pub use client::{Client, ClientBuilder, StreamRequest};
-pub use error::{Error, ORPCError};
-pub use event::{Event, EventMeta, Frame};
+pub use error::Error;
+pub use event::{Event, EventId, EventMeta, Frame};
+pub use orpc_protocol::sse;
+pub use orpc_protocol::ORPCError;
 pub use reconnect::{ReconnectPolicy, ReconnectPolicyBuilder};
 pub use stream::EventStream;

@@ -30,7 +30,7 @@ use tokio::time::Instant;
 use crate::client::{is_event_stream, Client};
 use crate::envelope;
 use crate::sse::{Decoder, RawEvent};
-use crate::{Error, Event, EventMeta, Frame, ReconnectPolicy};
+use crate::{Error, Event, Frame, ReconnectPolicy};
 
 /// The events of a streaming call, then its return value.
 ///
@@ -70,9 +70,9 @@ where
             let mut session = session?;
             let (item, go_on) = match session.next().await? {
                 Ok(Wire::Message(mut raw)) => {
-                    let meta = EventMeta::from_raw(&mut raw);
+                    let meta = raw.take_meta();
                     match envelope::decode::<T>(raw.data.as_bytes(), "event") {
-                        Ok(data) => (Ok(Frame::Event(Event { data, meta })), true),
+                        Ok(data) => (Ok(Frame::Event(Event::with_meta(data, meta))), true),
                         Err(error) => (Err(error), false),
                     }
                 }

@@ -51,11 +51,9 @@ async fn count_yields_typed_events_with_ids_and_retry_then_done() {
     let expected: Vec<_> = (0..5)
         .map(|i| Event {
             data: Tick { i },
-            meta: orpc_client::EventMeta {
-                id: Some(i.to_string()),
-                retry: Some(Duration::from_millis(1000)),
-                comments: vec![],
-            },
+            meta: orpc_client::EventMeta::new()
+                .id(i)
+                .retry(Duration::from_millis(1000)),
         })
         .collect();
     assert_eq!(events, expected);

@@ -40,7 +40,7 @@ async fn transcript(
     };
     let frames: Vec<_> = tokio::time::timeout(LIMIT, stream.collect()).await.unwrap();
     frames
-        .iter()
+        .into_iter()
         .map(|frame| match frame {
             Ok(Frame::Event(e)) => json!({
                 "data": e.data,
@@ -49,7 +49,7 @@ async fn transcript(
                 "comments": e.meta.comments,
             }),
             Ok(Frame::Done(value)) => json!({ "done": value }),
-            Err(error) => describe(error),
+            Err(error) => describe(&error),
         })
         .collect()
 }

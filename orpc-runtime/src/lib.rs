@@ -36,27 +36,40 @@
 //!
 //! The crate follows one event from the handler to the socket:
 //! 1. [`procedure`] and [`yield_!`] (in `orpc-macros`) rewrite the handler;
-//! 2. [`stream`]: the event iterator, its events and cleanup guards;
-//! 3. [`sse`]: the `text/event-stream` encoding;
-//! 4. [`http`]: the actix-web transport.
+//! 2. [`stream`]: the event iterator and its cleanup guards; the yielder hands each event over;
+//! 3. [`sse`]: the frames of a running procedure, erased, validated and encoded
+//!    (`sse/frames.rs`), by `orpc-protocol`'s encoder;
+//! 4. [`http`]: the actix-web transport, whose response body (`http/response.rs`) writes them.
+//!
+//! The wire types ([`ORPCError`], [`Event`], [`EventMeta`], [`Frame`], ...) are
+//! `orpc-protocol`'s, re-exported here; the Rust client uses the same ones.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod context;
-mod error;
 pub mod http;
+mod input;
 mod procedure;
 pub mod schema;
 pub mod sse;
 pub mod stream;
 
 pub use context::{Context, FromContext};
-pub use error::ORPCError;
-pub use procedure::{EncodedFrames, Procedure, RawInput, Route};
+pub use http::EncodedFrames;
+pub use input::RawInput;
+pub use orpc_protocol::{Event, EventId, EventMeta, Frame, InvalidMeta, LastEventId, ORPCError};
+pub use procedure::{Procedure, Route};
 pub use stream::{
-    finally, finally_async, wait_for_cleanups, AsyncCleanupGuard, CleanupGuard, Event, EventId,
-    EventIterator, EventMeta, Frame, InvalidMeta, LastEventId,
+    finally, finally_async, wait_for_cleanups, AsyncCleanupGuard, CleanupGuard, EventIterator,
 };
+
+#[doc(hidden)]
+#[path = "fuzzing.rs"]
+pub mod __fuzz;
+#[doc(hidden)]
+#[path = "macro_support.rs"]
+pub mod __private;
 
 /// Turns an `async fn` into an oRPC procedure.
 ///
@@ -128,96 +141,7 @@ pub use orpc_macros::procedure;
 /// stream, and anywhere outside a `#[procedure(output = event_iterator(..))]` body.
 pub use orpc_macros::yield_;
 
-#[doc(hidden)]
-pub mod __private {
-    pub use crate::stream::yielder::{SlotCell, SlotKey, Yielder};
-    use crate::ORPCError;
-    use std::future::Future;
-
-    /// Fixes the type of a body's value, so that `return` and `?` infer against it.
-    #[inline(always)]
-    pub fn body<O, F: Future<Output = O>>(body: F) -> F {
-        body
-    }
-
-    /// Whether a procedure's body returns the type its attribute declares.
-    #[diagnostic::on_unimplemented(
-        message = "this procedure returns `{Self}`, but its attribute declares `event_iterator(_, {R})`",
-        label = "expected `{R}` here",
-        note = "return the type named in `event_iterator(Event, Return)`, or change that declaration"
-    )]
-    pub trait Returns<R> {}
-
-    impl<R> Returns<R> for R {}
-
-    #[inline(always)]
-    pub fn returns<T: Returns<R>, R>() {}
-
-    #[inline(always)]
-    pub fn infallible<R>(value: R) -> Result<R, ORPCError> {
-        Ok(value)
-    }
-
-    #[inline(always)]
-    pub fn fallible<R, E: Into<ORPCError>>(value: Result<R, E>) -> Result<R, ORPCError> {
-        value.map_err(Into::into)
-    }
-}
-
 /// The README's code, compiled as a doctest so that it stays true.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 mod readme {}
-
-/// Entry points for the fuzz targets in `fuzz/` and their regression tests. Not a public API.
-#[doc(hidden)]
-pub mod __fuzz {
-    use crate::sse::{Encoder, Envelope};
-    use crate::EventMeta;
-
-    /// Decodes a request body and a query string as the transport does; must never panic.
-    pub fn request_input(bytes: &[u8]) {
-        for envelope in [Envelope::Rpc, Envelope::Plain] {
-            let _ = crate::http::decode_body_for_fuzzing(bytes, envelope);
-        }
-        if let Ok(query) = std::str::from_utf8(bytes) {
-            let schema = serde_json::json!({
-                "type": "object",
-                "properties": {
-                    "n": { "type": "integer" },
-                    "list": { "type": "array", "items": { "type": "number" } },
-                    "nested": { "type": "object", "properties": { "flag": { "type": "boolean" } } },
-                },
-            });
-            let _ = crate::schema::query_to_json(query, &schema);
-        }
-    }
-
-    /// Encodes one event with arbitrary metadata and data. Returns the bytes written, which
-    /// are empty when the encoder refused the event.
-    pub fn encode_message(
-        id: Option<&str>,
-        comments: &[&str],
-        retry_ms: Option<u64>,
-        data: &str,
-    ) -> Vec<u8> {
-        let mut meta = EventMeta::new();
-        if let Some(id) = id {
-            meta = meta.id(id);
-        }
-        for comment in comments {
-            meta = meta.comment(comment.to_string());
-        }
-        if let Some(ms) = retry_ms {
-            meta = meta.retry(std::time::Duration::from_millis(ms));
-        }
-        let mut encoder = Encoder::new(Envelope::Rpc);
-        match encoder.message(&meta, data) {
-            Ok(()) => encoder.take().to_vec(),
-            Err(_) => {
-                assert!(encoder.is_empty(), "a refused event left bytes behind");
-                Vec::new()
-            }
-        }
-    }
-}

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::sse::Envelope;
 use crate::{ORPCError, RawInput};
+use orpc_protocol::EnvelopeError;
 
 /// Reads the body, refusing more than `limit` bytes with 413 as soon as that is known.
 pub(crate) async fn read_body(
@@ -47,26 +48,15 @@ pub(crate) async fn read_body(
 /// The content type is not enforced: clients such as `curl -d` label JSON as form data, and what
 /// decides is whether the body parses. A body that does not gets 400 either way.
 pub(crate) fn decode_body(body: &[u8], envelope: Envelope) -> Result<RawInput, ORPCError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(RawInput::Json(Value::Null));
-    }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ORPCError::bad_request(format!("The request body is not valid JSON: {e}")))?;
-    match envelope {
-        Envelope::Plain => Ok(RawInput::Json(value)),
-        Envelope::Rpc => match value {
-            Value::Object(mut fields) => {
-                if fields
-                    .get("meta")
-                    .is_some_and(|meta| meta.as_array().is_some_and(|m| !m.is_empty()))
-                {
-                    tracing::debug!("ignoring RPC serializer meta: inputs are plain JSON here");
-                }
-                Ok(RawInput::Json(fields.remove("json").unwrap_or(Value::Null)))
+    envelope
+        .read::<Value>(body)
+        .map(RawInput::Json)
+        .map_err(|error| match error {
+            EnvelopeError::Json(e) => {
+                ORPCError::bad_request(format!("The request body is not valid JSON: {e}"))
             }
-            _ => Err(ORPCError::bad_request(
+            EnvelopeError::NotAnObject => ORPCError::bad_request(
                 r#"The RPC request body must be an object like {"json": input}"#,
-            )),
-        },
-    }
+            ),
+        })
 }

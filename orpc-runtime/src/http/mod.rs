@@ -34,7 +34,7 @@ mod stats;
 
 pub use disconnect::watch_disconnects;
 pub(crate) use input::decode_body as decode_body_for_fuzzing;
-pub use response::SLOW_POLL;
+pub use response::{EncodedFrames, SLOW_POLL};
 pub(crate) use router::openapi_path;
 pub use router::Router;
 pub use serve::{serve, serve_with};

@@ -1,5 +1,9 @@
 //! The SSE response body: frames become bytes as fast as the socket takes them, and no faster.
 //!
+//! This is the one loop that turns a running procedure into bytes: the router's responses use it,
+//! and so does [`Route::encode`](crate::Route::encode) through [`EncodedFrames`], without
+//! keep-alive, disconnects or shutdown.
+//!
 //! [`SseBody`] is polled by actix-web's dispatcher only while its write buffer has room, and it
 //! polls the handler only when polled itself, so a client that stops reading stops the handler:
 //! server memory is bounded by the socket buffers, actix-web's write buffer and one batch here.
@@ -28,12 +32,13 @@ use std::time::Duration;
 
 use actix_web::body::{BodySize, MessageBody};
 use bytes::Bytes;
+use futures_core::Stream;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::disconnect::DisconnectWatch;
 use super::stats::StreamTicket;
-use crate::procedure::{FrameSource, Written};
+use crate::sse::frames::{FrameSource, Written};
 use crate::sse::{Encoder, Envelope, KeepAlive};
 
 /// How many bytes one poll encodes at most before handing them to the socket.
@@ -50,7 +55,7 @@ pub(crate) struct SseBody {
     /// Fires when the stream has been silent for the keep-alive interval.
     quiet: Option<Pin<Box<Sleep>>>,
     disconnect: Option<DisconnectWatch>,
-    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    shutdown: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
     span: tracing::Span,
     ticket: Option<StreamTicket>,
 }
@@ -61,8 +66,8 @@ pub(crate) struct SseSettings {
     pub(crate) envelope: Envelope,
     pub(crate) keep_alive: Arc<KeepAlive>,
     pub(crate) disconnect: Option<DisconnectWatch>,
-    pub(crate) shutdown: WaitForCancellationFutureOwned,
-    pub(crate) ticket: StreamTicket,
+    pub(crate) shutdown: Option<WaitForCancellationFutureOwned>,
+    pub(crate) ticket: Option<StreamTicket>,
 }
 
 impl SseBody {
@@ -84,9 +89,9 @@ impl SseBody {
             keep_alive: settings.keep_alive,
             quiet,
             disconnect: settings.disconnect,
-            shutdown: Box::pin(settings.shutdown),
+            shutdown: settings.shutdown.map(Box::pin),
             span,
-            ticket: Some(settings.ticket),
+            ticket: settings.ticket,
         }
     }
 
@@ -157,7 +162,15 @@ impl MessageBody for SseBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
-        let this = self.get_mut();
+        self.get_mut().poll_chunk(cx).map(|chunk| chunk.map(Ok))
+    }
+}
+
+impl SseBody {
+    /// The next chunk: what the handler had ready, or a keep-alive comment when it has been quiet
+    /// for the interval; `None` once the stream is over.
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let this = self;
         let span = this.span.clone();
         let _entered = span.enter();
         if this.source.is_some() {
@@ -176,7 +189,11 @@ impl MessageBody for SseBody {
                 this.end();
                 return Poll::Ready(None);
             }
-            if this.shutdown.as_mut().poll(cx).is_ready() {
+            let shutting_down = this
+                .shutdown
+                .as_mut()
+                .is_some_and(|shutdown| shutdown.as_mut().poll(cx).is_ready());
+            if shutting_down {
                 tracing::debug!("server shutting down; ending the stream");
                 this.end();
             } else {
@@ -198,6 +215,70 @@ impl MessageBody for SseBody {
         if let (Some(quiet), Some(every)) = (this.quiet.as_mut(), this.keep_alive.interval) {
             quiet.as_mut().reset(Instant::now() + every);
         }
-        Poll::Ready(Some(Ok(this.encoder.take())))
+        Poll::Ready(Some(this.encoder.take()))
+    }
+}
+
+/// A procedure's frames as SSE bytes, outside any HTTP server; see
+/// [`Route::encode`](crate::Route::encode).
+///
+/// It is the server's own response body without keep-alive comments, disconnect watching,
+/// shutdown or stream counting. Dropping it drops the handler, which runs its cleanup.
+///
+/// ```
+/// use futures_util::StreamExt;
+/// use orpc_runtime::sse::Envelope;
+/// use orpc_runtime::{procedure, yield_, Context, Procedure, RawInput};
+///
+/// #[procedure(output = event_iterator(u32))]
+/// async fn two() {
+///     yield_!(1);
+///     yield_!(2);
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let route = two.into_route();
+/// let chunks: Vec<_> = route
+///     .encode(RawInput::Json(serde_json::Value::Null), &Context::new(), Envelope::Plain)
+///     .unwrap()
+///     .collect()
+///     .await;
+/// assert_eq!(
+///     chunks.concat(),
+///     b"event: message\ndata: 1\n\nevent: message\ndata: 2\n\nevent: done\ndata: null\n\n"
+/// );
+/// # }
+/// ```
+pub struct EncodedFrames(SseBody);
+
+impl EncodedFrames {
+    pub(crate) fn new(
+        source: Pin<Box<dyn FrameSource>>,
+        procedure: &'static str,
+        envelope: Envelope,
+    ) -> Self {
+        let quiet = KeepAlive::default()
+            .interval(None)
+            .initial_comment(None::<&str>);
+        EncodedFrames(SseBody::new(
+            source,
+            SseSettings {
+                procedure,
+                envelope,
+                keep_alive: Arc::new(quiet),
+                disconnect: None,
+                shutdown: None,
+                ticket: None,
+            },
+        ))
+    }
+}
+
+impl Stream for EncodedFrames {
+    type Item = Bytes;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        self.get_mut().0.poll_chunk(cx)
     }
 }

@@ -289,15 +289,9 @@ impl Router {
         let ctx = Context::from_request(req);
         match &route.handler {
             Handler::Plain(handler) => match handler(input, &ctx).await {
-                Ok(json) => {
-                    let body = match envelope {
-                        Envelope::Rpc => [&b"{\"json\":"[..], &json, b"}"].concat().into(),
-                        Envelope::Plain => json,
-                    };
-                    HttpResponse::Ok()
-                        .content_type("application/json")
-                        .body(body)
-                }
+                Ok(json) => HttpResponse::Ok()
+                    .content_type("application/json")
+                    .body(envelope.wrap(json)),
                 Err(error) => error_response(&error, envelope),
             },
             Handler::Stream(handler) => {
@@ -315,8 +309,8 @@ impl Router {
                                 envelope,
                                 keep_alive: self.inner.keep_alive.clone(),
                                 disconnect: DisconnectWatch::new(req),
-                                shutdown: self.inner.shutdown.clone().cancelled_owned(),
-                                ticket: ticket.start(),
+                                shutdown: Some(self.inner.shutdown.clone().cancelled_owned()),
+                                ticket: Some(ticket.start()),
                             },
                         );
                         HttpResponse::Ok()
@@ -347,11 +341,7 @@ pub(crate) fn error_response(error: &ORPCError, envelope: Envelope) -> HttpRespo
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     // Serialized straight from the struct, to keep oRPC's field order.
     let json = serde_json::to_vec(error).expect("the error object always serializes");
-    let body = match envelope {
-        Envelope::Rpc => [&b"{\"json\":"[..], &json, b"}"].concat(),
-        Envelope::Plain => json,
-    };
     HttpResponse::build(status)
         .content_type("application/json")
-        .body(body)
+        .body(envelope.wrap(json))
 }

@@ -8,7 +8,7 @@
 //! `components/schemas`, shared by every operation.
 
 use schemars::generate::SchemaSettings;
-use schemars::{JsonSchema, Schema, SchemaGenerator};
+use schemars::{Schema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
 use crate::{ORPCError, Route};
@@ -193,26 +193,5 @@ fn accepts_null(schema: &Value, generator: &SchemaGenerator) -> bool {
         Some(Value::String(t)) => t == "null",
         Some(Value::Array(ts)) => ts.iter().any(|t| t == "null"),
         _ => false,
-    }
-}
-
-/// Names the error object's schema `ORPCError`, with the fields oRPC sends.
-impl JsonSchema for ORPCError {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "ORPCError".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        schemars::json_schema!({
-            "type": "object",
-            "properties": {
-                "defined": { "type": "boolean" },
-                "code": { "type": "string" },
-                "status": { "type": "integer" },
-                "message": { "type": "string" },
-                "data": {},
-            },
-            "required": ["defined", "code", "status", "message"],
-        })
     }
 }

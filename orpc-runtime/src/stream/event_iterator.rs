@@ -26,20 +26,8 @@ use std::task::{Context, Poll};
 use futures_core::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
-use super::event::{Event, EventMeta};
 use super::yielder::{SlotCell, SlotKey};
-use crate::ORPCError;
-
-/// One item of an event iterator.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Frame<T, R> {
-    /// A yielded event, sent as `event: message`.
-    Event(Event<T>),
-    /// The return value, sent as `event: done`. It is the last frame.
-    Done(R),
-    /// The error that ended the stream, sent as `event: error`. It is the last frame.
-    Error(ORPCError),
-}
+use crate::{Event, EventMeta, Frame, ORPCError};
 
 pin_project! {
     /// The `Stream` of [`Frame`]s a streaming procedure returns.

@@ -29,8 +29,8 @@ use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::event::{Event, EventMeta};
 use crate::ORPCError;
+use crate::{Event, EventMeta};
 
 /// What `#[procedure]` tells an [`EventIterator`](super::EventIterator) about one streaming
 /// body: the thread-local slot its yields go through, and how the value it returns ends the

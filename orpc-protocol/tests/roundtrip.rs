@@ -1,5 +1,6 @@
-//! Property: whatever our server's encoder (`orpc_runtime::sse::Encoder`) writes, this crate's
-//! decoder reads back unchanged, however the bytes are cut into chunks.
+//! Property: whatever the encoder writes, the decoder reads back unchanged, however the bytes are
+//! cut into chunks; and read through the envelope, every frame is the one that was encoded
+//! (`Frame` → bytes → `Frame` is the identity), ids, retries, comments and odd strings included.
 //!
 //! Frames are drawn at random: messages with ids, retry times and comments (text without CR, LF
 //! or NUL, which the encoder refuses), payloads of arbitrary JSON (strings with any character,
@@ -8,9 +9,8 @@
 
 use std::time::Duration;
 
-use orpc_client::sse::{Decoder, RawEvent};
-use orpc_runtime::sse::{Encoder, Envelope};
-use orpc_runtime::{EventMeta, ORPCError};
+use orpc_protocol::sse::{Decoder, Encoder, RawEvent};
+use orpc_protocol::{Envelope, Event, EventMeta, Frame, ORPCError};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -204,5 +204,90 @@ proptest! {
         // One byte at a time too: every CRLF and every multi-byte character gets split.
         let every_byte: Vec<usize> = (1..bytes.len()).collect();
         same(&decode(&bytes, &every_byte), &expected)?;
+    }
+}
+
+/// An event iterator's frame, drawn at random.
+fn frame() -> impl Strategy<Value = Frame<Value, Value>> {
+    let meta = (
+        proptest::option::of(line_text()),
+        proptest::option::of(0u64..10_000_000),
+        prop::collection::vec(line_text(), 0..3),
+    )
+        .prop_map(|(id, retry, comments)| {
+            let mut meta = EventMeta::new().comments(comments);
+            meta.id = id.map(Into::into);
+            meta.retry = retry.map(Duration::from_millis);
+            meta
+        });
+    prop_oneof![
+        4 => (json(), meta).prop_map(|(data, meta)| Frame::Event(Event::with_meta(data, meta))),
+        1 => json().prop_map(Frame::Done),
+        1 => (
+            "[A-Z_]{1,12}",
+            any::<String>(),
+            any::<bool>(),
+            proptest::option::of(json()),
+        )
+            .prop_map(|(code, message, defined, data)| {
+                let mut error = ORPCError::new(code).with_message(message).with_defined(defined);
+                error.data = data;
+                Frame::Error(error)
+            }),
+    ]
+}
+
+/// Reads frames back as a client does: the SSE event type says which frame, the envelope holds
+/// the value, and an error frame's value is read by oRPC's rules for error objects.
+fn read_frames(bytes: &[u8], envelope: Envelope) -> Vec<Frame<Value, Value>> {
+    let mut decoder = Decoder::new();
+    let frames = decoder
+        .feed(bytes)
+        .into_iter()
+        .map(|mut raw| {
+            let value: Value = envelope.read(raw.data.as_bytes()).expect("enveloped JSON");
+            match raw.event.as_str() {
+                "message" => Frame::Event(Event::with_meta(value, raw.take_meta())),
+                "done" => Frame::Done(value),
+                "error" => Frame::Error(ORPCError::from_json(&value).expect("an error object")),
+                other => panic!("unexpected event type {other:?}"),
+            }
+        })
+        .collect();
+    decoder.finish().expect("the encoder writes whole events");
+    frames
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn frames_survive_the_wire(
+        frames in prop::collection::vec(frame(), 0..12),
+        rpc in any::<bool>(),
+    ) {
+        let envelope = if rpc { Envelope::Rpc } else { Envelope::Plain };
+        let mut encoder = Encoder::new(envelope);
+        for frame in &frames {
+            match frame {
+                Frame::Event(event) => encoder.message(&event.meta, &event.data).unwrap(),
+                Frame::Done(value) => encoder.done(value).unwrap(),
+                Frame::Error(error) => encoder.error(error).unwrap(),
+            }
+        }
+        let expected: Vec<_> = frames
+            .into_iter()
+            .map(|frame| match frame {
+                // oRPC's client gives an error object with an empty message the code's default.
+                Frame::Error(mut error) if error.message.is_empty() => {
+                    error.message = orpc_protocol::default_message(&error.code)
+                        .unwrap_or(&error.code)
+                        .to_owned();
+                    Frame::Error(error)
+                }
+                frame => frame,
+            })
+            .collect();
+        prop_assert_eq!(read_frames(&encoder.take(), envelope), expected);
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Metadata fields become SSE lines (`id:`, `retry:`, `: comment`). A CR, LF or NUL inside an id
 //! or a comment would end the line early and let the rest forge new fields or events, so
-//! [`EventMeta::check`] refuses them. The event iterator runs that check before an event leaves
-//! the stream: a refused event is never sent, and the stream ends with an internal error instead.
+//! [`EventMeta::check`] refuses them, and the [encoder](crate::sse::Encoder) runs that check before
+//! it writes anything: a refused event is never sent. Ids that arrive from a client
+//! ([`LastEventId`]) are bounded and stripped of control characters before a handler sees them.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -17,7 +18,7 @@ use thin_vec::ThinVec;
 /// Ids up to 24 bytes are stored inline, so numeric ids cost no allocation.
 ///
 /// ```
-/// use orpc_runtime::EventId;
+/// use orpc_protocol::EventId;
 ///
 /// assert_eq!(EventId::from(42u32).as_str(), "42");
 /// assert_eq!(EventId::from("α-1").as_str(), "α-1");
@@ -68,6 +69,19 @@ impl From<Cow<'_, str>> for EventId {
     }
 }
 
+/// An id serializes as its text, as it appears on the wire.
+impl serde::Serialize for EventId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EventId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        CompactString::deserialize(deserializer).map(EventId)
+    }
+}
+
 macro_rules! event_id_from_integers {
     ($($int:ty),*) => {$(
         impl From<$int> for EventId {
@@ -106,13 +120,13 @@ impl std::error::Error for InvalidMeta {}
 ///
 /// ```
 /// use std::time::Duration;
-/// use orpc_runtime::EventMeta;
+/// use orpc_protocol::EventMeta;
 ///
 /// let meta = EventMeta::new().id(7u32).retry(Duration::from_secs(1)).comment("hi");
 /// assert!(meta.check().is_ok());
 /// assert!(EventMeta::new().id("bad\nid").check().is_err());
 /// ```
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventMeta {
     /// The `id:` field.
     pub id: Option<EventId>,
@@ -190,7 +204,14 @@ impl EventMeta {
 }
 
 /// An event: the value a handler yields, with its metadata.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// ```
+/// use orpc_protocol::{Event, EventMeta};
+///
+/// let event = Event::with_meta(1, EventMeta::new().id("1"));
+/// assert_eq!(event.id(), Some("1"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event<T> {
     /// The yielded value, sent as the event's `data`.
     pub data: T,
@@ -211,6 +232,11 @@ impl<T> Event<T> {
     pub const fn with_meta(data: T, meta: EventMeta) -> Self {
         Event { data, meta }
     }
+
+    /// The event's id, if it has one.
+    pub fn id(&self) -> Option<&str> {
+        self.meta.id.as_ref().map(EventId::as_str)
+    }
 }
 
 /// The `Last-Event-ID` a reconnecting client sent: the id of the last event it received.
@@ -220,7 +246,7 @@ impl<T> Event<T> {
 /// as absent.
 ///
 /// ```
-/// use orpc_runtime::LastEventId;
+/// use orpc_protocol::LastEventId;
 ///
 /// let id = LastEventId::new("41").unwrap();
 /// assert_eq!(id.parse::<u32>(), Some(41));

@@ -2,14 +2,14 @@
 //!
 //! Each frame is written as: one `: comment` line per comment, `event:`, `retry:`, `id:`, one
 //! `data:` line per line of the payload, then a blank line, the order oRPC 1.x uses. Payloads are
-//! JSON written straight into the encoder's buffer; with the [`Envelope::Rpc`] envelope they are
-//! wrapped as `{"json":..}` for oRPC's RPC protocol.
+//! JSON written straight into the encoder's buffer; with the [`Envelope::Rpc`](crate::Envelope)
+//! envelope they are wrapped as `{"json":..}` for oRPC's RPC protocol.
 //!
 //! Guarantees:
 //! - A frame is written whole or not at all: if its payload fails to serialize, the buffer is
 //!   cut back to where the frame began.
-//! - Nothing written can end a line early: ids and comments are checked by the caller
-//!   ([`EventMeta::check`](crate::EventMeta::check)) and are checked again here, and payload text
+//! - Nothing written can end a line early: ids and comments are checked here
+//!   ([`EventMeta::check`](crate::EventMeta::check)) before anything is written, and payload text
 //!   is split on CR, LF and CRLF into separate `data:` lines, which a decoder joins back with LF.
 //! - The buffer is reused: taking its bytes keeps its allocation for the next frames.
 
@@ -18,16 +18,7 @@ use std::any::TypeId;
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
 
-use crate::{EventMeta, ORPCError};
-
-/// How payloads are wrapped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Envelope {
-    /// oRPC's RPC protocol: `{"json": value}`, and `{}` for a unit return value.
-    Rpc,
-    /// Plain JSON, as the OpenAPI protocol sends it; a unit return value is `null`.
-    Plain,
-}
+use crate::{Envelope, EventMeta, ORPCError};
 
 /// A frame that could not be encoded. Nothing of it was written.
 #[derive(Debug)]
@@ -52,8 +43,8 @@ impl std::error::Error for EncodeError {}
 /// Encodes frames into a reusable buffer.
 ///
 /// ```
-/// use orpc_runtime::sse::{Encoder, Envelope};
-/// use orpc_runtime::EventMeta;
+/// use orpc_protocol::{sse::Encoder, Envelope};
+/// use orpc_protocol::EventMeta;
 ///
 /// let mut enc = Encoder::new(Envelope::Rpc);
 /// enc.message(&EventMeta::new().id(1u32), &serde_json::json!({ "i": 1 })).unwrap();

@@ -31,7 +31,10 @@
 //! - Nothing is lost between calls: bytes after a returned event stay in the caller's slice, and a
 //!   partial line or event stays in the decoder until its end arrives.
 
+use std::borrow::Cow;
 use std::time::Duration;
+
+use crate::{EventId, EventMeta};
 
 /// The UTF-8 byte order mark.
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
@@ -39,7 +42,7 @@ const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 /// One event as it was on the wire, before its `data` is read as JSON.
 ///
 /// ```
-/// use orpc_client::sse::Decoder;
+/// use orpc_protocol::sse::Decoder;
 ///
 /// let events = Decoder::new().feed(b": hi\nevent: message\nid: 7\ndata: {\"json\":1}\n\n");
 /// assert_eq!(events[0].event, "message");
@@ -62,6 +65,31 @@ pub struct RawEvent {
     pub comments: Vec<String>,
 }
 
+impl RawEvent {
+    /// Moves the event's `id`, `retry` and comments out as [`EventMeta`], leaving `event` and
+    /// `data` to be read.
+    ///
+    /// ```
+    /// use orpc_protocol::sse::Decoder;
+    ///
+    /// let mut raw = Decoder::new().feed(b": hi\nid: 7\nretry: 10\ndata: 1\n\n").remove(0);
+    /// let meta = raw.take_meta();
+    /// assert_eq!(meta.id.as_ref().map(|id| id.as_str()), Some("7"));
+    /// assert_eq!(meta.comments[..], ["hi"]);
+    /// assert_eq!(raw.data, "1");
+    /// ```
+    pub fn take_meta(&mut self) -> EventMeta {
+        EventMeta {
+            id: self.id.take().map(EventId::from),
+            retry: self.retry.take(),
+            comments: std::mem::take(&mut self.comments)
+                .into_iter()
+                .map(Cow::Owned)
+                .collect(),
+        }
+    }
+}
+
 /// The input ended in the middle of an event: after some of its lines but before the blank line
 /// that ends it. The connection was cut, or the server stopped writing mid-event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +108,7 @@ impl std::error::Error for IncompleteEvent {}
 /// Use one decoder per response: the byte order mark is looked for at the start of each.
 ///
 /// ```
-/// use orpc_client::sse::Decoder;
+/// use orpc_protocol::sse::Decoder;
 ///
 /// let mut decoder = Decoder::new();
 /// // A CRLF and the "é" (0xC3 0xA9) are both split between the two chunks.
@@ -123,7 +151,7 @@ impl Decoder {
     /// `None`, since one chunk can hold several events.
     ///
     /// ```
-    /// use orpc_client::sse::Decoder;
+    /// use orpc_protocol::sse::Decoder;
     ///
     /// let mut decoder = Decoder::new();
     /// let mut chunk: &[u8] = b"data: 1\n\ndata: 2\n\nda";
@@ -178,7 +206,7 @@ impl Decoder {
     /// Decodes a whole chunk and returns every event it completes.
     ///
     /// ```
-    /// use orpc_client::sse::Decoder;
+    /// use orpc_protocol::sse::Decoder;
     ///
     /// let mut decoder = Decoder::new();
     /// assert!(decoder.feed(b"event: done\r").is_empty());
@@ -197,7 +225,7 @@ impl Decoder {
     /// Ends the input: an error if it stopped in the middle of an event.
     ///
     /// ```
-    /// use orpc_client::sse::{Decoder, IncompleteEvent};
+    /// use orpc_protocol::sse::{Decoder, IncompleteEvent};
     ///
     /// let mut decoder = Decoder::new();
     /// decoder.feed(b"event: message\ndata: 1\n");

@@ -1,6 +1,6 @@
 //! The SSE decoder on oRPC's slow case: 6 MB of events relayed in 64-byte chunks.
 //!
-//!     cargo bench -p orpc-client --bench decoder
+//!     cargo bench -p orpc-protocol --bench decoder
 //!
 //! oRPC's decoder once re-scanned everything it held for every chunk, so this input took minutes.
 //! A linear decoder takes milliseconds. Two shapes of the same 6 MB:
@@ -11,7 +11,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use orpc_client::sse::Decoder;
+use orpc_protocol::sse::Decoder;
 
 const TOTAL: usize = 6_000_000;
 const CHUNK: usize = 64;

@@ -1,0 +1,247 @@
+//! How values travel in a body: oRPC's RPC envelope `{"json": value, "meta": [...]}`, or plain
+//! JSON as the OpenAPI protocol sends it.
+//!
+//! Every input, output, event, `done` value and error goes through one of the two. The rules, as
+//! oRPC 1.x applies them:
+//! - An RPC body is an object; the value is under `json`. A missing `json` is oRPC's
+//!   `undefined`, read as `null`, and an empty body reads the same way. A `null` or `()` input is
+//!   written as `{}`, which is what oRPC's own client sends for `undefined`.
+//! - A plain body is the value itself; an empty body is `null`.
+//! - The `meta` list, where oRPC's serializer marks values JSON cannot hold (`BigInt`, `Date`,
+//!   `Set`, `Map`...), is not applied yet: those values are read in their JSON form (a decimal
+//!   string, an ISO date string, an array), which is what a Rust type deserializes them from.
+//!
+//! Nothing here panics on hostile input: serde_json's recursion limit turns deeply nested JSON
+//! into an ordinary error.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// How values are wrapped in a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Envelope {
+    /// oRPC's RPC protocol: `{"json": value}`, and `{}` for a unit return value.
+    Rpc,
+    /// Plain JSON, as the OpenAPI protocol sends it; a unit return value is `null`.
+    Plain,
+}
+
+/// A body that is not what its envelope says.
+#[derive(Debug)]
+pub enum EnvelopeError {
+    /// The body is not JSON, or its value does not deserialize as the type asked for.
+    Json(serde_json::Error),
+    /// An RPC body that is not a JSON object.
+    NotAnObject,
+}
+
+impl std::fmt::Display for EnvelopeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EnvelopeError::Json(error) => error.fmt(f),
+            EnvelopeError::NotAnObject => {
+                f.write_str(r#"an RPC body must be an object like {"json": value}"#)
+            }
+        }
+    }
+}
+
+impl std::error::Error for EnvelopeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EnvelopeError::Json(error) => Some(error),
+            EnvelopeError::NotAnObject => None,
+        }
+    }
+}
+
+/// The RPC envelope as read; only `json` matters. As with JavaScript's `JSON.parse`, which oRPC
+/// reads bodies with, a key given twice takes its last value.
+struct Rpc<T> {
+    json: Option<T>,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Rpc<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Fields<T> {
+            type Value = Rpc<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(r#"an object like {"json": value}"#)
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Rpc<T>, A::Error> {
+                let mut json = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "json" {
+                        json = Some(map.next_value()?);
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(Rpc { json })
+            }
+        }
+
+        deserializer.deserialize_map(Fields(std::marker::PhantomData))
+    }
+}
+
+impl Envelope {
+    /// Wraps an already serialized JSON value: `{"json":..}` for RPC, unchanged for plain.
+    ///
+    /// ```
+    /// use orpc_protocol::Envelope;
+    ///
+    /// assert_eq!(&Envelope::Rpc.wrap(b"[1]".to_vec())[..], br#"{"json":[1]}"#);
+    /// assert_eq!(&Envelope::Plain.wrap(b"[1]".to_vec())[..], b"[1]");
+    /// ```
+    pub fn wrap(self, json: Vec<u8>) -> Bytes {
+        match self {
+            Envelope::Rpc => [&b"{\"json\":"[..], &json, b"}"].concat().into(),
+            Envelope::Plain => json.into(),
+        }
+    }
+
+    /// Reads a value out of a body, as a server reads an input or a client an output. An empty
+    /// body, and an RPC body without `json`, read as `null`.
+    ///
+    /// ```
+    /// use orpc_protocol::{Envelope, EnvelopeError};
+    ///
+    /// let n: u32 = Envelope::Rpc.read(br#"{"json":5,"meta":[]}"#).unwrap();
+    /// assert_eq!(n, 5);
+    /// assert_eq!(Envelope::Rpc.read::<Option<u8>>(b"{}").unwrap(), None);
+    /// assert_eq!(Envelope::Plain.read::<u32>(b" 7 ").unwrap(), 7);
+    /// assert!(matches!(Envelope::Rpc.read::<u32>(b"[5]"), Err(EnvelopeError::NotAnObject)));
+    /// ```
+    pub fn read<T: DeserializeOwned>(self, body: &[u8]) -> Result<T, EnvelopeError> {
+        let json = match body.iter().find(|b| !b.is_ascii_whitespace()) {
+            None => None,
+            Some(_) if self == Envelope::Plain => {
+                return serde_json::from_slice(body).map_err(EnvelopeError::Json)
+            }
+            // serde would also read a struct from an array; an envelope is an object only.
+            Some(b'{') => {
+                serde_json::from_slice::<Rpc<T>>(body)
+                    .map_err(EnvelopeError::Json)?
+                    .json
+            }
+            Some(_) => {
+                // Say "not JSON" rather than "not an object" when it is not JSON at all.
+                serde_json::from_slice::<serde::de::IgnoredAny>(body)
+                    .map_err(EnvelopeError::Json)?;
+                return Err(EnvelopeError::NotAnObject);
+            }
+        };
+        match json {
+            Some(value) => Ok(value),
+            // `undefined` on the other side, or `null`: whatever `T` makes of a JSON null.
+            None => T::deserialize(Value::Null).map_err(EnvelopeError::Json),
+        }
+    }
+
+    /// Writes a request body for `input`: `{"json": input}` for RPC, and `{}` when the input is
+    /// `null` or `()`, as oRPC's client sends `undefined`; plain JSON otherwise.
+    ///
+    /// ```
+    /// use orpc_protocol::Envelope;
+    ///
+    /// assert_eq!(&Envelope::Rpc.write_input(&[1, 2]).unwrap()[..], br#"{"json":[1,2]}"#);
+    /// assert_eq!(&Envelope::Rpc.write_input(&()).unwrap()[..], b"{}");
+    /// ```
+    pub fn write_input<I: Serialize + ?Sized>(self, input: &I) -> Result<Bytes, serde_json::Error> {
+        const OPEN: &[u8] = b"{\"json\":";
+        if self == Envelope::Plain {
+            return serde_json::to_vec(input).map(Bytes::from);
+        }
+        let mut body = BytesMut::with_capacity(128);
+        body.put_slice(OPEN);
+        serde_json::to_writer((&mut body).writer(), input)?;
+        if &body[OPEN.len()..] == b"null" {
+            return Ok(Bytes::from_static(b"{}"));
+        }
+        body.put_u8(b'}');
+        Ok(body.freeze())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn input<I: Serialize + ?Sized>(input: &I) -> String {
+        String::from_utf8(Envelope::Rpc.write_input(input).unwrap().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn inputs_are_wrapped_and_unit_is_empty() {
+        assert_eq!(input(&json!({"n": 3})), r#"{"json":{"n":3}}"#);
+        assert_eq!(input("x"), r#"{"json":"x"}"#);
+        assert_eq!(input(&()), "{}");
+        assert_eq!(input(&None::<u8>), "{}");
+        assert_eq!(input(&Value::Null), "{}");
+        assert_eq!(input(&Some(1)), r#"{"json":1}"#);
+        assert_eq!(&Envelope::Plain.write_input(&()).unwrap()[..], b"null");
+    }
+
+    #[test]
+    fn values_are_read_from_json_and_undefined_is_null() {
+        let rpc = Envelope::Rpc;
+        assert_eq!(rpc.read::<u32>(br#"{"json":5}"#).unwrap(), 5);
+        assert_eq!(rpc.read::<Value>(b"{}").unwrap(), Value::Null);
+        assert_eq!(rpc.read::<Value>(b"").unwrap(), Value::Null);
+        assert_eq!(rpc.read::<Value>(b" \n ").unwrap(), Value::Null);
+        rpc.read::<()>(b"{}").unwrap();
+        assert_eq!(rpc.read::<Option<u8>>(br#"{"json":null}"#).unwrap(), None);
+        assert!(matches!(
+            rpc.read::<String>(b"{}"),
+            Err(EnvelopeError::Json(_))
+        ));
+        assert!(matches!(
+            rpc.read::<Value>(b"[1]"),
+            Err(EnvelopeError::NotAnObject)
+        ));
+        assert!(matches!(
+            rpc.read::<Value>(b" 5"),
+            Err(EnvelopeError::NotAnObject)
+        ));
+        assert!(matches!(
+            rpc.read::<Value>(b"{"),
+            Err(EnvelopeError::Json(_))
+        ));
+        assert!(matches!(
+            rpc.read::<Value>(b"nope"),
+            Err(EnvelopeError::Json(_))
+        ));
+        assert_eq!(rpc.read::<u8>(br#"{"json":1,"json":2}"#).unwrap(), 2);
+        assert_eq!(
+            rpc.read::<u8>(br#"{"meta":[[0,"x"]],"json":3}"#).unwrap(),
+            3
+        );
+        let plain = Envelope::Plain;
+        assert_eq!(plain.read::<Value>(b"").unwrap(), Value::Null);
+        assert_eq!(plain.read::<Value>(b"[1]").unwrap(), json!([1]));
+        assert!(matches!(
+            plain.read::<Value>(b"{"),
+            Err(EnvelopeError::Json(_))
+        ));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!("{{\"json\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(matches!(
+            Envelope::Rpc.read::<Value>(deep.as_bytes()),
+            Err(EnvelopeError::Json(_))
+        ));
+    }
+}

@@ -1,0 +1,47 @@
+//! # orpc-protocol
+//!
+//! oRPC's wire format for Rust, shared by the server ([`orpc-runtime`]) and the client
+//! ([`orpc-client`]) so that each type is defined once and both ends can be tested against each
+//! other. It needs neither actix-web nor reqwest.
+//!
+//! - [`ORPCError`]: the protocol's error object, with oRPC's table of common codes;
+//! - [`Event`], [`EventMeta`], [`EventId`], [`LastEventId`]: an event and its SSE metadata;
+//! - [`Frame`]: one item of an event iterator, `message`, `done` or `error`;
+//! - [`Envelope`]: the RPC (`{"json": ..}`) and plain (OpenAPI) bodies;
+//! - [`sse`]: the `text/event-stream` encoder and decoder, side by side.
+//!
+//! ```
+//! use orpc_protocol::sse::{Decoder, Encoder};
+//! use orpc_protocol::{Envelope, EventMeta};
+//!
+//! let mut encoder = Encoder::new(Envelope::Rpc);
+//! encoder.message(&EventMeta::new().id(7u32), &serde_json::json!({ "i": 7 })).unwrap();
+//!
+//! let mut raw = Decoder::new().feed(&encoder.take()).remove(0);
+//! assert_eq!(raw.event, "message");
+//! assert_eq!(raw.take_meta(), EventMeta::new().id(7u32));
+//! let value: serde_json::Value = Envelope::Rpc.read(raw.data.as_bytes()).unwrap();
+//! assert_eq!(value, serde_json::json!({ "i": 7 }));
+//! ```
+//!
+//! ## Features
+//!
+//! - `schemars`: `JsonSchema` for [`ORPCError`], so that documents such as an OpenAPI
+//!   description can name the error object.
+//!
+//! [`orpc-runtime`]: https://docs.rs/orpc-runtime
+//! [`orpc-client`]: https://docs.rs/orpc-client
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod envelope;
+mod error;
+mod event;
+mod frame;
+pub mod sse;
+
+pub use envelope::{Envelope, EnvelopeError};
+pub use error::{code_for_status, default_message, is_error_status, status_for_code, ORPCError};
+pub use event::{Event, EventId, EventMeta, InvalidMeta, LastEventId};
+pub use frame::Frame;
