@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::fast::FastCheck;
 use super::implied::adds_constraints;
+use super::keywords::validator_for;
 
 /// One violation: where it is and what is wrong.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,7 +71,7 @@ impl<T: JsonSchema + ?Sized> SchemaCheck<T> {
     pub(crate) fn new(always: bool) -> Self {
         let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Null);
         let validator = if always || adds_constraints(&schema) {
-            jsonschema::validator_for(&schema)
+            validator_for(&schema)
                 .map_err(|error| {
                     tracing::error!(%error, schema = std::any::type_name::<T>(), "schema does not compile; not validating")
                 })

@@ -13,6 +13,7 @@ use serde::ser::{self, Serialize};
 use serde_json::{Map, Value};
 
 use super::implied::adds_constraints;
+use super::keywords::{classify, Bound, Keyword};
 
 /// The compiled constraints of one schema.
 pub(crate) struct FastCheck {
@@ -46,27 +47,22 @@ struct Bounds {
     max_items: Option<u64>,
 }
 
-/// Keywords that only restate the Rust type or annotate: nothing to check.
-const IMPLIED: &[&str] = &[
-    "$schema",
-    "$id",
-    "$defs",
-    "definitions",
-    "$comment",
-    "title",
-    "description",
-    "default",
-    "examples",
-    "deprecated",
-    "readOnly",
-    "writeOnly",
-    "type",
-    "required",
-    "enum",
-    "const",
-    "nullable",
-    "format",
-];
+impl Bounds {
+    /// Sets one bound, or `None` when its value is not a number of the kind it takes.
+    fn set(&mut self, bound: Bound, value: &Value) -> Option<()> {
+        match bound {
+            Bound::Minimum => self.minimum = Some(value.as_f64()?),
+            Bound::Maximum => self.maximum = Some(value.as_f64()?),
+            Bound::ExclusiveMinimum => self.exclusive_minimum = Some(value.as_f64()?),
+            Bound::ExclusiveMaximum => self.exclusive_maximum = Some(value.as_f64()?),
+            Bound::MinLength => self.min_length = Some(value.as_u64()?),
+            Bound::MaxLength => self.max_length = Some(value.as_u64()?),
+            Bound::MinItems => self.min_items = Some(value.as_u64()?),
+            Bound::MaxItems => self.max_items = Some(value.as_u64()?),
+        }
+        Some(())
+    }
+}
 
 impl FastCheck {
     /// Compiles `schema`, or `None` when it uses something the fast path does not check.
@@ -133,39 +129,39 @@ impl<'a> Compiler<'a> {
         let object: &'a Map<String, Value> = schema.as_object()?;
         let mut node = Node::default();
         for (key, value) in object {
-            match key.as_str() {
-                key if IMPLIED.contains(&key) => {}
-                "anyOf" | "oneOf" | "allOf" => {
+            match classify(key, value) {
+                Keyword::Implied => {}
+                // Their schemas are reached through `$ref`, which `node` follows.
+                Keyword::Definitions => {}
+                // A `$ref` beside other keywords; `node` takes the ones that stand alone.
+                Keyword::Reference => return None,
+                Keyword::Branches => {
                     // Which branch applies is the full validator's business.
                     if adds_constraints(value) || mentions_ref(value) {
                         return None;
                     }
                 }
-                "properties" => {
-                    for (name, property) in value.as_object()? {
-                        if adds_constraints(property) || mentions_ref(property) {
-                            let index = self.node(property, depth + 1)?;
-                            node.properties.push((name.clone(), index));
+                Keyword::Parts => match key.as_str() {
+                    "properties" => {
+                        for (name, property) in value.as_object()? {
+                            if adds_constraints(property) || mentions_ref(property) {
+                                let index = self.node(property, depth + 1)?;
+                                node.properties.push((name.clone(), index));
+                            }
                         }
                     }
-                }
-                "additionalProperties" => node.additional = Some(self.node(value, depth + 1)?),
-                "items" => node.items = Some(self.node(value, depth + 1)?),
-                "prefixItems" => {
-                    for item in value.as_array()? {
-                        let index = self.node(item, depth + 1)?;
-                        node.prefix.push(index);
+                    "additionalProperties" => node.additional = Some(self.node(value, depth + 1)?),
+                    "items" => node.items = Some(self.node(value, depth + 1)?),
+                    "prefixItems" => {
+                        for item in value.as_array()? {
+                            let index = self.node(item, depth + 1)?;
+                            node.prefix.push(index);
+                        }
                     }
-                }
-                "minimum" => node.bounds.minimum = Some(value.as_f64()?),
-                "maximum" => node.bounds.maximum = Some(value.as_f64()?),
-                "exclusiveMinimum" => node.bounds.exclusive_minimum = Some(value.as_f64()?),
-                "exclusiveMaximum" => node.bounds.exclusive_maximum = Some(value.as_f64()?),
-                "minLength" => node.bounds.min_length = Some(value.as_u64()?),
-                "maxLength" => node.bounds.max_length = Some(value.as_u64()?),
-                "minItems" => node.bounds.min_items = Some(value.as_u64()?),
-                "maxItems" => node.bounds.max_items = Some(value.as_u64()?),
-                _ => return None,
+                    _ => return None,
+                },
+                Keyword::Bound(bound) => node.bounds.set(bound, value)?,
+                Keyword::Full => return None,
             }
         }
         Some(node)
@@ -588,7 +584,7 @@ mod tests {
     fn agrees_with_the_full_validator() {
         let schema = serde_json::to_value(schema_for!(Outer)).unwrap();
         let fast = FastCheck::compile(&schema).expect("ranges and lengths compile");
-        let full = jsonschema::validator_for(&schema).unwrap();
+        let full = crate::schema::keywords::validator_for(&schema).unwrap();
         let cases = [
             outer(50, "ab", 2, Some(0.5)),
             outer(0, "a", 0, None),

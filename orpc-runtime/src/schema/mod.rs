@@ -10,6 +10,7 @@ mod check;
 mod coerce;
 mod fast;
 mod implied;
+mod keywords;
 mod openapi;
 
 pub(crate) use check::SchemaCheck;

@@ -1,0 +1,185 @@
+//! The one table of JSON Schema keywords: for each, what checking a value against it takes.
+//!
+//! schemars writes two kinds of keyword: ones that restate the Rust type (its shape, its integer
+//! formats and their ranges) and ones that attributes add (`range`, `length`, `regex`, ...).
+//! [`classify`] puts every keyword in one [`Keyword`] kind, and both run-time decisions read it:
+//! whether a type's events need checking at all (`implied`) and whether the allocation-free
+//! serializer-side check can do it (`fast`). The guarantees: a keyword the table does not know
+//! needs the full validator (when in doubt, validate), and a keyword is called implied only when
+//! every value of a Rust type whose schema schemars wrote satisfies it.
+
+use serde_json::{Map, Value};
+
+/// What checking one keyword takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keyword {
+    /// Annotates, or restates what the Rust type guarantees: nothing to check.
+    Implied,
+    /// Holds schemas that apply only where a `$ref` points at them: `$defs`, `definitions`.
+    Definitions,
+    /// A reference to another schema: `$ref`.
+    Reference,
+    /// Holds sub-schemas that apply to parts of the value (`properties`, `items`, ...): the
+    /// keyword restates the shape, its sub-schemas may constrain, and the fast path follows them.
+    Parts,
+    /// Holds sub-schemas that the whole value is matched against (`anyOf`, `oneOf`, `allOf`,
+    /// `unevaluatedProperties`): the keyword restates the shape, its sub-schemas may constrain,
+    /// and only the full validator follows them.
+    Branches,
+    /// A numeric, length or count bound, which the fast path checks. Whether the type implies it
+    /// depends on its neighbours; see [`bound_is_implied`].
+    Bound(Bound),
+    /// Only the full validator checks it: patterns, asserted formats, `multipleOf`, and
+    /// everything not in this table.
+    Full,
+}
+
+/// The bounds the fast path checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bound {
+    Minimum,
+    Maximum,
+    ExclusiveMinimum,
+    ExclusiveMaximum,
+    MinLength,
+    MaxLength,
+    MinItems,
+    MaxItems,
+}
+
+/// What checking `key`, with `value`, takes. The value matters for `format` only.
+pub(crate) fn classify(key: &str, value: &Value) -> Keyword {
+    match key {
+        // Annotations.
+        "$schema" | "$id" | "$comment" | "title" | "description" | "default" | "examples"
+        | "deprecated" | "readOnly" | "writeOnly" => Keyword::Implied,
+        // The shape, which the Rust type fixes.
+        "type" | "required" | "enum" | "const" | "nullable" => Keyword::Implied,
+        "format" => match value.as_str() {
+            // schemars' integer and number formats.
+            Some(format) if integer_format_bounds(format).is_some() => Keyword::Implied,
+            Some("float" | "double") => Keyword::Implied,
+            _ => Keyword::Full,
+        },
+        "$defs" | "definitions" => Keyword::Definitions,
+        "$ref" => Keyword::Reference,
+        "properties" | "additionalProperties" | "items" | "prefixItems" => Keyword::Parts,
+        "anyOf" | "oneOf" | "allOf" | "unevaluatedProperties" => Keyword::Branches,
+        "minimum" => Keyword::Bound(Bound::Minimum),
+        "maximum" => Keyword::Bound(Bound::Maximum),
+        "exclusiveMinimum" => Keyword::Bound(Bound::ExclusiveMinimum),
+        "exclusiveMaximum" => Keyword::Bound(Bound::ExclusiveMaximum),
+        "minLength" => Keyword::Bound(Bound::MinLength),
+        "maxLength" => Keyword::Bound(Bound::MaxLength),
+        "minItems" => Keyword::Bound(Bound::MinItems),
+        "maxItems" => Keyword::Bound(Bound::MaxItems),
+        _ => Keyword::Full,
+    }
+}
+
+/// The sub-schemas a keyword holds: the values of a map of named schemas, the items of a list,
+/// or the value itself. Nothing for a keyword that holds none.
+pub(crate) fn subschemas<'a>(key: &str, value: &'a Value) -> Vec<&'a Value> {
+    match (key, value) {
+        ("properties" | "$defs" | "definitions", Value::Object(schemas)) => {
+            schemas.values().collect()
+        }
+        ("prefixItems" | "anyOf" | "oneOf" | "allOf", Value::Array(schemas)) => {
+            schemas.iter().collect()
+        }
+        ("items" | "additionalProperties" | "unevaluatedProperties", schema) => vec![schema],
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a bound only restates the type, given the rest of its schema `object`: the range
+/// schemars writes beside an integer format, or the item count of a fixed-length tuple.
+pub(crate) fn bound_is_implied(object: &Map<String, Value>, bound: Bound, value: &Value) -> bool {
+    let integer_bounds = object
+        .get("format")
+        .and_then(Value::as_str)
+        .and_then(integer_format_bounds);
+    let tuple_length = object
+        .get("prefixItems")
+        .and_then(Value::as_array)
+        .map(|items| items.len() as u64);
+    match bound {
+        Bound::Minimum => integer_bounds.is_some_and(|(min, _)| value.as_f64() == Some(min)),
+        Bound::Maximum => integer_bounds.is_some_and(|(_, max)| value.as_f64() == Some(max)),
+        Bound::MinItems | Bound::MaxItems => {
+            tuple_length.is_some_and(|len| value.as_u64() == Some(len))
+        }
+        _ => false,
+    }
+}
+
+/// The bounds schemars writes for an integer format.
+fn integer_format_bounds(format: &str) -> Option<(f64, f64)> {
+    Some(match format {
+        "int8" => (i8::MIN as f64, i8::MAX as f64),
+        "int16" => (i16::MIN as f64, i16::MAX as f64),
+        "int32" => (i32::MIN as f64, i32::MAX as f64),
+        "int64" | "int" => (i64::MIN as f64, i64::MAX as f64),
+        "int128" => (i128::MIN as f64, i128::MAX as f64),
+        "uint8" => (0.0, u8::MAX as f64),
+        "uint16" => (0.0, u16::MAX as f64),
+        "uint32" => (0.0, u32::MAX as f64),
+        "uint64" | "uint" => (0.0, u64::MAX as f64),
+        "uint128" => (0.0, u128::MAX as f64),
+        _ => return None,
+    })
+}
+
+/// Compiles `schema` into the full validator.
+pub(crate) fn validator_for(
+    schema: &Value,
+) -> Result<jsonschema::Validator, jsonschema::ValidationError<'static>> {
+    jsonschema::validator_for(schema)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keywords_not_in_the_table_need_the_full_validator() {
+        for key in [
+            "pattern",
+            "multipleOf",
+            "uniqueItems",
+            "not",
+            "if",
+            "x-custom",
+        ] {
+            assert_eq!(classify(key, &json!(1)), Keyword::Full, "{key}");
+        }
+        assert_eq!(
+            classify("minLength", &json!(1)),
+            Keyword::Bound(Bound::MinLength)
+        );
+        assert_eq!(classify("properties", &json!({})), Keyword::Parts);
+        assert_eq!(classify("anyOf", &json!([])), Keyword::Branches);
+    }
+
+    #[test]
+    fn only_the_ranges_schemars_writes_for_a_type_are_implied() {
+        let u8_schema = serde_json::to_value(schemars::schema_for!(u8)).unwrap();
+        let u8_schema = u8_schema.as_object().unwrap();
+        assert!(bound_is_implied(u8_schema, Bound::Minimum, &json!(0)));
+        assert!(bound_is_implied(u8_schema, Bound::Maximum, &json!(255)));
+        assert!(!bound_is_implied(u8_schema, Bound::Minimum, &json!(1)));
+        assert!(!bound_is_implied(u8_schema, Bound::Maximum, &json!(100)));
+        assert!(!bound_is_implied(
+            u8_schema,
+            Bound::ExclusiveMinimum,
+            &json!(0)
+        ));
+
+        let pair = serde_json::to_value(schemars::schema_for!((u8, String))).unwrap();
+        let pair = pair.as_object().unwrap();
+        assert!(bound_is_implied(pair, Bound::MinItems, &json!(2)));
+        assert!(bound_is_implied(pair, Bound::MaxItems, &json!(2)));
+        assert!(!bound_is_implied(pair, Bound::MaxItems, &json!(1)));
+    }
+}
