@@ -179,6 +179,52 @@ mod tests {
         quantity: u32,
     }
 
+    #[derive(Deserialize, Serialize, JsonSchema)]
+    struct Contact {
+        #[schemars(email)]
+        to: String,
+        #[schemars(extend("format" = "not-a-format"))]
+        note: String,
+        count: u32,
+    }
+
+    fn contact(to: &str) -> Contact {
+        Contact {
+            to: to.into(),
+            note: "anything".into(),
+            count: 3,
+        }
+    }
+
+    fn paths(issues: &[Issue]) -> Vec<Value> {
+        issues
+            .iter()
+            .map(|i| serde_json::to_value(&i.path).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn an_input_format_is_asserted_at_its_path() {
+        let check = SchemaCheck::<Contact>::new(true);
+        let issues = check
+            .check_value(&json!({ "to": "not-an-email", "note": "x", "count": 3 }))
+            .unwrap_err();
+        assert_eq!(paths(&issues), [json!(["to"])]);
+        assert!(issues[0].message.contains("email"), "{}", issues[0].message);
+        let valid = json!({ "to": "ada@example.com", "note": "x", "count": 3 });
+        assert_eq!(check.check_value(&valid), Ok(()));
+    }
+
+    #[test]
+    fn an_event_format_is_asserted() {
+        let check = SchemaCheck::<Contact>::new(false);
+        assert!(check.is_active());
+        assert!(check.fast.is_none(), "formats are the full validator's");
+        let issues = check.check(&contact("not-an-email")).unwrap_err();
+        assert_eq!(paths(&issues), [json!(["to"])]);
+        assert_eq!(check.check(&contact("ada@example.com")), Ok(()));
+    }
+
     #[test]
     fn one_issue_per_violation_with_a_path_to_it() {
         let check = SchemaCheck::<Order>::new(true);
@@ -205,5 +251,8 @@ mod tests {
         assert!(!SchemaCheck::<Vec<String>>::new(false).is_active());
         assert!(SchemaCheck::<Vec<String>>::new(true).is_active());
         assert!(SchemaCheck::<Order>::new(false).is_active());
+        // `uint32` restates `u32`; an unknown format is ignored.
+        assert!(!SchemaCheck::<Vec<u32>>::new(false).is_active());
+        assert!(!SchemaCheck::<std::net::IpAddr>::new(false).is_active());
     }
 }

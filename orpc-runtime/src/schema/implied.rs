@@ -89,6 +89,29 @@ mod tests {
         to: String,
     }
 
+    #[allow(dead_code)]
+    #[derive(JsonSchema)]
+    struct Numbers {
+        a: u32,
+        b: u64,
+        c: usize,
+        d: i32,
+        e: isize,
+        f: u128,
+        g: f32,
+        h: Option<u16>,
+        i: Vec<i8>,
+    }
+
+    #[allow(dead_code)]
+    #[derive(JsonSchema)]
+    struct UnknownFormats {
+        #[schemars(ip)]
+        ip: String,
+        #[schemars(extend("format" = "not-a-format"))]
+        custom: String,
+    }
+
     fn constrained<T: JsonSchema>() -> bool {
         adds_constraints(&serde_json::to_value(schema_for!(T)).unwrap())
     }
@@ -106,5 +129,30 @@ mod tests {
         assert!(constrained::<Nested>());
         assert!(constrained::<Email>());
         assert!(constrained::<Vec<Ranged>>());
+    }
+
+    /// schemars writes `format: "uint32"`, `"int"`, `"double"`, ... beside every number: they
+    /// restate the Rust type and must not make its events checked.
+    #[test]
+    fn integer_and_number_formats_add_nothing() {
+        let schema = serde_json::to_value(schema_for!(Numbers)).unwrap();
+        let formats: Vec<&str> = ["a", "c", "e", "g"]
+            .iter()
+            .map(|field| schema["properties"][field]["format"].as_str().unwrap())
+            .collect();
+        assert_eq!(formats, ["uint32", "uint", "int", "float"]);
+        assert!(!adds_constraints(&schema));
+        assert!(!constrained::<u32>());
+        assert!(!constrained::<f64>());
+    }
+
+    /// A format the validator does not check (`ip` from `#[schemars(ip)]`, custom names) is an
+    /// annotation, not a constraint.
+    #[test]
+    fn unknown_formats_add_nothing() {
+        let schema = serde_json::to_value(schema_for!(UnknownFormats)).unwrap();
+        assert_eq!(schema["properties"]["ip"]["format"], "ip");
+        assert_eq!(schema["properties"]["custom"]["format"], "not-a-format");
+        assert!(!adds_constraints(&schema));
     }
 }

@@ -6,7 +6,9 @@
 //! whether a type's events need checking at all (`implied`) and whether the allocation-free
 //! serializer-side check can do it (`fast`). The guarantees: a keyword the table does not know
 //! needs the full validator (when in doubt, validate), and a keyword is called implied only when
-//! every value of a Rust type whose schema schemars wrote satisfies it.
+//! every value of a Rust type whose schema schemars wrote satisfies it. The full validator is
+//! built here too ([`validator_for`]), so that the formats it asserts are exactly the ones the
+//! table sends to it ([`ASSERTED_FORMATS`]); every other format is an annotation to both.
 
 use serde_json::{Map, Value};
 
@@ -56,10 +58,11 @@ pub(crate) fn classify(key: &str, value: &Value) -> Keyword {
         // The shape, which the Rust type fixes.
         "type" | "required" | "enum" | "const" | "nullable" => Keyword::Implied,
         "format" => match value.as_str() {
-            // schemars' integer and number formats.
-            Some(format) if integer_format_bounds(format).is_some() => Keyword::Implied,
-            Some("float" | "double") => Keyword::Implied,
-            _ => Keyword::Full,
+            Some(format) if ASSERTED_FORMATS.contains(&format) => Keyword::Full,
+            // schemars' integer and number formats (`uint32`, `double`, ...), which the Rust
+            // type implies, and names the validator does not know, which it ignores.
+            Some(_) => Keyword::Implied,
+            None => Keyword::Full,
         },
         "$defs" | "definitions" => Keyword::Definitions,
         "$ref" => Keyword::Reference,
@@ -130,11 +133,39 @@ fn integer_format_bounds(format: &str) -> Option<(f64, f64)> {
     })
 }
 
-/// Compiles `schema` into the full validator.
+/// The formats the full validator asserts: a string with one of these formats that does not
+/// match it is a violation. They are the formats the `jsonschema` crate checks under draft
+/// 2020-12 (the draft schemars writes) without its optional features; `idn-email` and
+/// `idn-hostname` would need its `idna` feature. Every other format is an annotation.
+pub(crate) const ASSERTED_FORMATS: &[&str] = &[
+    "date",
+    "date-time",
+    "duration",
+    "email",
+    "hostname",
+    "ipv4",
+    "ipv6",
+    "iri",
+    "iri-reference",
+    "json-pointer",
+    "regex",
+    "relative-json-pointer",
+    "time",
+    "uri",
+    "uri-reference",
+    "uri-template",
+    "uuid",
+];
+
+/// Compiles `schema` into the full validator. Draft 2020-12 only annotates with `format` unless
+/// told otherwise; this one asserts [`ASSERTED_FORMATS`] and ignores formats it does not know.
 pub(crate) fn validator_for(
     schema: &Value,
 ) -> Result<jsonschema::Validator, jsonschema::ValidationError<'static>> {
-    jsonschema::validator_for(schema)
+    jsonschema::options()
+        .should_validate_formats(true)
+        .should_ignore_unknown_formats(true)
+        .build(schema)
 }
 
 #[cfg(test)]
@@ -160,6 +191,97 @@ mod tests {
         );
         assert_eq!(classify("properties", &json!({})), Keyword::Parts);
         assert_eq!(classify("anyOf", &json!([])), Keyword::Branches);
+    }
+
+    /// The table and the validator agree on every format name: asserted ones are the ones the
+    /// validator knows, and a name it does not know is ignored. This fails when a `jsonschema`
+    /// upgrade or a feature changes what it checks.
+    #[test]
+    fn the_asserted_formats_are_the_ones_the_validator_checks() {
+        let options = jsonschema::options().should_validate_formats(true);
+        let schemars_formats = [
+            "int8",
+            "int16",
+            "int32",
+            "int64",
+            "int128",
+            "int",
+            "uint8",
+            "uint16",
+            "uint32",
+            "uint64",
+            "uint128",
+            "uint",
+            "float",
+            "double",
+            "ip",
+            "partial-time",
+            "partial-date-time",
+            "zoned-date-time",
+            "idn-email",
+            "idn-hostname",
+            "not-a-format",
+        ];
+        for format in ASSERTED_FORMATS.iter().chain(&schemars_formats) {
+            let asserted = ASSERTED_FORMATS.contains(format);
+            assert_eq!(
+                options.is_known_format(jsonschema::Draft::Draft202012, format),
+                asserted,
+                "{format}"
+            );
+            let expected = if asserted {
+                Keyword::Full
+            } else {
+                Keyword::Implied
+            };
+            assert_eq!(classify("format", &json!(format)), expected, "{format}");
+        }
+    }
+
+    /// Each asserted format turns down a string that does not match it, and takes one that does.
+    #[test]
+    fn each_asserted_format_is_checked() {
+        let cases = [
+            ("date", "2024-02-29", "2024-02-30"),
+            ("date-time", "2024-01-01T12:00:00Z", "2024-01-01 12:00"),
+            ("duration", "P1DT2H", "1 day"),
+            ("email", "ada@example.com", "not-an-email"),
+            ("hostname", "example.com", "-bad-.com"),
+            ("ipv4", "192.0.2.1", "192.0.2.256"),
+            ("ipv6", "2001:db8::1", "2001:db8:::1"),
+            ("iri", "https://example.com/ä", "no scheme"),
+            ("iri-reference", "/ä?x=1", "\\bad"),
+            ("json-pointer", "/a/0", "a/0"),
+            ("regex", "^a+$", "(unclosed"),
+            ("relative-json-pointer", "1/a", "/a"),
+            ("time", "12:00:00Z", "12:00"),
+            ("uri", "https://example.com/a", "no scheme"),
+            ("uri-reference", "/a?x=1", "\\bad"),
+            ("uri-template", "/users/{id}", "/users/{id"),
+            (
+                "uuid",
+                "67e55044-10b1-426f-9247-bb680e5fe0c8",
+                "67e5504410b1426f",
+            ),
+        ];
+        let names: Vec<&str> = cases.iter().map(|(format, _, _)| *format).collect();
+        assert_eq!(names, ASSERTED_FORMATS);
+        for (format, good, bad) in cases {
+            let validator = validator_for(&json!({ "type": "string", "format": format })).unwrap();
+            assert!(validator.is_valid(&json!(good)), "{format}: {good}");
+            assert!(!validator.is_valid(&json!(bad)), "{format}: {bad}");
+        }
+    }
+
+    #[test]
+    fn unknown_formats_are_ignored_and_apply_to_strings_only() {
+        let unknown = validator_for(&json!({ "type": "string", "format": "not-a-format" }));
+        assert!(unknown.unwrap().is_valid(&json!("anything")));
+        let integer = validator_for(&json!({ "type": "integer", "format": "uint32" })).unwrap();
+        assert!(integer.is_valid(&json!(7)));
+        let untyped = validator_for(&json!({ "format": "email" })).unwrap();
+        assert!(untyped.is_valid(&json!(7)));
+        assert!(!untyped.is_valid(&json!("not-an-email")));
     }
 
     #[test]
