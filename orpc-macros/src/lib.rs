@@ -3,10 +3,10 @@
 //! Use it through `orpc_runtime`, which re-exports it; the generated code refers to
 //! `::orpc_runtime`. The work is split the way data flows through it:
 //!
-//! 1. [`attr`] parses the attribute's arguments into plain structs;
-//! 2. [`valid`] checks them against the function and builds a [`valid::Procedure`] model;
-//! 3. [`visitor`] rewrites every `yield_!` in the body into an await on the stream's yielder;
-//! 4. [`expand`] writes the procedure type and its `call` method.
+//! 1. `attr.rs` parses the attribute's arguments into plain structs;
+//! 2. `valid.rs` checks them against the function and builds a `Procedure` model;
+//! 3. `visitor.rs` rewrites every `yield_!` in the body into an await on the stream's yielder;
+//! 4. `expand.rs` writes the procedure type and its `call` method.
 //!
 //! Every error carries the span of the user's token to change. When the attribute is wrong, the
 //! original function is emitted next to the errors so the rest of the crate keeps type-checking.
