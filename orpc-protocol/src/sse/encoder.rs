@@ -12,6 +12,9 @@
 //!   ([`EventMeta::check`](crate::EventMeta::check)) before anything is written, and payload text
 //!   is split on CR, LF and CRLF into separate `data:` lines, which a decoder joins back with LF.
 //! - The buffer is reused: taking its bytes keeps its allocation for the next frames.
+//! - An encoder that has written nothing holds no buffer: the first frame allocates a small one
+//!   (`INITIAL_CAPACITY`), which grows from there as the frames need. A server holding many quiet
+//!   streams pays for small buffers only.
 
 use std::any::TypeId;
 
@@ -19,6 +22,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
 
 use crate::{Envelope, EventMeta, ORPCError};
+
+/// The buffer's size when its first frame is written: a small event fits. A stream whose frames
+/// need more grows it, by doubling, once; then keeps it for the frames that follow.
+const INITIAL_CAPACITY: usize = 64;
 
 /// A frame that could not be encoded. Nothing of it was written.
 #[derive(Debug)]
@@ -57,11 +64,21 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// An empty encoder.
+    /// An empty encoder. It allocates nothing until its first frame.
     pub fn new(envelope: Envelope) -> Self {
         Encoder {
-            buf: BytesMut::with_capacity(512),
+            buf: BytesMut::new(),
             envelope,
+        }
+    }
+
+    /// Gives a buffer that has never been written a small first allocation, rather than letting
+    /// the first frame grow it a few bytes at a time. Once the buffer exists this is one compare:
+    /// a taken buffer keeps its capacity until the next write reclaims it.
+    #[inline]
+    fn reserve_first(&mut self) {
+        if self.buf.capacity() == 0 {
+            self.buf.reserve(INITIAL_CAPACITY);
         }
     }
 
@@ -83,6 +100,7 @@ impl Encoder {
     /// A `: text` comment line, as sent to open a stream or keep it alive. Line breaks in `text`
     /// start further comment lines.
     pub fn comment(&mut self, text: &str) {
+        self.reserve_first();
         for line in lines(text) {
             self.field(b": ", line);
         }
@@ -96,6 +114,7 @@ impl Encoder {
         data: &T,
     ) -> Result<(), EncodeError> {
         meta.check().map_err(EncodeError::Meta)?;
+        self.reserve_first();
         let start = self.buf.len();
         for comment in &meta.comments {
             self.field(b": ", comment);
@@ -118,6 +137,7 @@ impl Encoder {
 
     /// An `event: done` frame carrying the return value.
     pub fn done<R: Serialize + 'static>(&mut self, value: &R) -> Result<(), EncodeError> {
+        self.reserve_first();
         let start = self.buf.len();
         self.buf.put_slice(b"event: done\n");
         self.payload(start, value, TypeId::of::<R>() == TypeId::of::<()>())
@@ -125,6 +145,7 @@ impl Encoder {
 
     /// An `event: error` frame carrying the error object.
     pub fn error(&mut self, error: &ORPCError) -> Result<(), EncodeError> {
+        self.reserve_first();
         let start = self.buf.len();
         self.buf.put_slice(b"event: error\n");
         self.payload(start, error, false)
@@ -188,6 +209,7 @@ impl Encoder {
     /// Writes raw text as `data:` lines of an `event: message` frame; used for plain-text streams
     /// and tests of the line splitting.
     pub fn text_message(&mut self, text: &str) {
+        self.reserve_first();
         self.buf.put_slice(b"event: message\n");
         for line in lines(text) {
             self.field(b"data: ", line);
@@ -294,6 +316,27 @@ mod tests {
             text(&mut enc),
             "event: message\ndata: {\ndata: \"a\": 1\ndata: }\n\n"
         );
+    }
+
+    #[test]
+    fn the_buffer_is_allocated_at_the_first_frame_and_reused_after() {
+        let mut enc = Encoder::new(Envelope::Plain);
+        assert_eq!(enc.buf.capacity(), 0, "nothing allocated before a frame");
+        enc.message(&EventMeta::new(), &1).unwrap();
+        let first = enc.take();
+        assert_eq!(&first[..], b"event: message\ndata: 1\n\n");
+        let start = first.as_ptr() as usize;
+        drop(first);
+        // Once the taken bytes are gone, the next frames are written into the same allocation.
+        for i in 0..100 {
+            enc.message(&EventMeta::new(), &i).unwrap();
+            let taken = enc.take();
+            let at = taken.as_ptr() as usize;
+            assert!(
+                (start..start + INITIAL_CAPACITY).contains(&at),
+                "frame {i} in the first buffer"
+            );
+        }
     }
 
     #[test]
