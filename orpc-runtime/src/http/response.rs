@@ -11,6 +11,11 @@
 //! Each poll encodes every frame that is ready at once, up to [`BATCH`] bytes, and returns them as
 //! one chunk; it never waits for a second frame, so a lone event is sent immediately.
 //!
+//! The initial comment and the keep-alive comments are encoded once per router ([`Comments`])
+//! and sent as shared bytes: opening a stream and keeping it alive allocate nothing, and the
+//! encoder's buffer exists only once the handler has sent something. The initial comment goes
+//! alone, as the first chunk; the handler is polled from the next one.
+//!
 //! A stream ends, and its handler is dropped (running its cleanup), when:
 //! - the handler returns or fails: the `done` or `error` frame is the last chunk;
 //! - the client goes away ([`DisconnectWatch`]), even while the handler is idle;
@@ -47,11 +52,35 @@ const BATCH: usize = 16 * 1024;
 /// A poll of a handler that takes longer than this blocked its worker thread.
 pub const SLOW_POLL: Duration = Duration::from_millis(100);
 
+/// A router's keep-alive settings with its comments encoded, shared by all its streams.
+pub(crate) struct Comments {
+    interval: Option<Duration>,
+    keep_alive: Bytes,
+    initial: Option<Bytes>,
+}
+
+impl Comments {
+    pub(crate) fn new(settings: &KeepAlive) -> Self {
+        let encode = |text: &str| {
+            let mut encoder = Encoder::new(Envelope::Plain);
+            encoder.comment(text);
+            encoder.take()
+        };
+        Comments {
+            interval: settings.interval,
+            keep_alive: encode(&settings.comment),
+            initial: settings.initial_comment.as_deref().map(encode),
+        }
+    }
+}
+
 pub(crate) struct SseBody {
     // Dropped first: the handler's cleanup runs before the ticket counts the stream finished.
     source: Option<Pin<Box<dyn FrameSource>>>,
     encoder: Encoder,
-    keep_alive: Arc<KeepAlive>,
+    comments: Arc<Comments>,
+    /// Whether the first chunk, with the initial comment if there is one, has been sent.
+    opened: bool,
     /// Fires when the stream has been silent for the keep-alive interval.
     quiet: Option<Pin<Box<Sleep>>>,
     disconnect: Option<DisconnectWatch>,
@@ -64,7 +93,7 @@ pub(crate) struct SseBody {
 pub(crate) struct SseSettings {
     pub(crate) procedure: &'static str,
     pub(crate) envelope: Envelope,
-    pub(crate) keep_alive: Arc<KeepAlive>,
+    pub(crate) comments: Arc<Comments>,
     pub(crate) disconnect: Option<DisconnectWatch>,
     pub(crate) shutdown: Option<WaitForCancellationFutureOwned>,
     pub(crate) ticket: Option<StreamTicket>,
@@ -75,18 +104,15 @@ impl SseBody {
         static IDS: AtomicU64 = AtomicU64::new(0);
         let id = IDS.fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!("stream", procedure = settings.procedure, stream = id);
-        let mut encoder = Encoder::new(settings.envelope);
-        if let Some(text) = &settings.keep_alive.initial_comment {
-            encoder.comment(text);
-        }
         let quiet = settings
-            .keep_alive
+            .comments
             .interval
             .map(|every| Box::pin(tokio::time::sleep(every)));
         SseBody {
             source: Some(source),
-            encoder,
-            keep_alive: settings.keep_alive,
+            encoder: Encoder::new(settings.envelope),
+            comments: settings.comments,
+            opened: false,
             quiet,
             disconnect: settings.disconnect,
             shutdown: settings.shutdown.map(Box::pin),
@@ -173,6 +199,12 @@ impl SseBody {
         let this = self;
         let span = this.span.clone();
         let _entered = span.enter();
+        let opening = if this.opened {
+            None
+        } else {
+            this.opened = true;
+            this.comments.initial.clone()
+        };
         if this.source.is_some() {
             let gone = this
                 .disconnect
@@ -196,11 +228,15 @@ impl SseBody {
             if shutting_down {
                 tracing::debug!("server shutting down; ending the stream");
                 this.end();
-            } else {
+            } else if opening.is_none() {
                 this.encode_ready(cx);
             }
         }
-        if this.encoder.is_empty() {
+        let chunk = if let Some(comment) = opening {
+            comment
+        } else if !this.encoder.is_empty() {
+            this.encoder.take()
+        } else {
             if this.source.is_none() {
                 return Poll::Ready(None);
             }
@@ -210,12 +246,12 @@ impl SseBody {
             if quiet.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            this.encoder.comment(&this.keep_alive.comment);
-        }
-        if let (Some(quiet), Some(every)) = (this.quiet.as_mut(), this.keep_alive.interval) {
+            this.comments.keep_alive.clone()
+        };
+        if let (Some(quiet), Some(every)) = (this.quiet.as_mut(), this.comments.interval) {
             quiet.as_mut().reset(Instant::now() + every);
         }
-        Poll::Ready(Some(this.encoder.take()))
+        Poll::Ready(Some(chunk))
     }
 }
 
@@ -261,12 +297,13 @@ impl EncodedFrames {
         let quiet = KeepAlive::default()
             .interval(None)
             .initial_comment(None::<&str>);
+        let comments = Comments::new(&quiet);
         EncodedFrames(SseBody::new(
             source,
             SseSettings {
                 procedure,
                 envelope,
-                keep_alive: Arc::new(quiet),
+                comments: Arc::new(comments),
                 disconnect: None,
                 shutdown: None,
                 ticket: None,

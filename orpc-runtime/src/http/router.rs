@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::disconnect::DisconnectWatch;
 use super::input::{decode_body, read_body};
-use super::response::{SseBody, SseSettings};
+use super::response::{Comments, SseBody, SseSettings};
 use super::stats::{Counters, StreamStats};
 use crate::procedure::Handler;
 use crate::schema::ApiInfo;
@@ -56,7 +56,7 @@ pub struct Router {
 #[derive(Clone)]
 struct Inner {
     routes: HashMap<&'static str, Arc<Route>>,
-    keep_alive: Arc<KeepAlive>,
+    comments: Arc<Comments>,
     body_limit: usize,
     max_streams: Option<u64>,
     request_timeout: Duration,
@@ -77,7 +77,7 @@ impl Router {
         Router {
             inner: Arc::new(Inner {
                 routes: HashMap::new(),
-                keep_alive: Arc::new(KeepAlive::default()),
+                comments: Arc::new(Comments::new(&KeepAlive::default())),
                 body_limit: DEFAULT_BODY_LIMIT,
                 max_streams: None,
                 request_timeout: DEFAULT_REQUEST_TIMEOUT,
@@ -103,7 +103,7 @@ impl Router {
 
     /// Sets the keep-alive and initial comments of event-iterator responses.
     pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
-        Arc::make_mut(&mut self.inner).keep_alive = Arc::new(keep_alive);
+        Arc::make_mut(&mut self.inner).comments = Arc::new(Comments::new(&keep_alive));
         self
     }
 
@@ -307,7 +307,7 @@ impl Router {
                             SseSettings {
                                 procedure: route.name,
                                 envelope,
-                                keep_alive: self.inner.keep_alive.clone(),
+                                comments: self.inner.comments.clone(),
                                 disconnect: DisconnectWatch::new(req),
                                 shutdown: Some(self.inner.shutdown.clone().cancelled_owned()),
                                 ticket: Some(ticket.start()),
