@@ -490,6 +490,45 @@ async fn shutdown_ends_open_streams_without_done_and_runs_their_cleanup() {
     assert!(c.all_cleaned_within(Duration::from_secs(2)).await);
 }
 
+/// A stream on a connection that is not watched (no `watch_disconnects`, as behind TLS) has no
+/// connection to be woken through: it ends at shutdown through a waiter of its own.
+#[actix_web::test]
+async fn shutdown_ends_a_stream_whose_connection_is_not_watched() {
+    use actix_web::body::MessageBody;
+
+    let router = conformance::router();
+    let streams = web::Data::new(Streams::default());
+    let app = actix_web::test::init_service(
+        actix_web::App::new()
+            .app_data(streams.clone())
+            .service(web::scope("/api").configure(router.openapi())),
+    )
+    .await;
+    let request = actix_web::test::TestRequest::get()
+        .uri("/api/forever?interval_ms=3600000")
+        .to_request();
+    let response = actix_web::test::call_service(&app, request).await;
+    assert_eq!(response.status(), 200);
+    let mut body = std::pin::pin!(response.into_body());
+    let mut next = async || {
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            std::future::poll_fn(|cx| body.as_mut().poll_next(cx)),
+        )
+        .await
+        .expect("a chunk or the end within 2 s")
+        .map(Result::unwrap)
+    };
+    assert_eq!(next().await.as_deref(), Some(&b": \n\n"[..]));
+    assert_eq!(
+        next().await.as_deref(),
+        Some(&b"event: message\ndata: {\"tick\":0}\n\n"[..])
+    );
+    router.shutdown();
+    assert_eq!(next().await, None, "the stream ends, without a done event");
+    assert_eq!(streams.cleaned.load(Ordering::SeqCst), 1);
+}
+
 static PRODUCED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 #[derive(serde::Serialize, schemars::JsonSchema)]

@@ -18,6 +18,10 @@
 //! - TLS connections (the stream `on_connect` sees is not a `TcpStream`) and HTTP/2, where one
 //!   connection carries many streams: they fall back to noticing on the next write, so keep
 //!   keep-alive comments enabled there.
+//!
+//! The same wake-up serves shutdown: [`Router::shutdown`](super::Router::shutdown) sets its flag,
+//! then [`wake_all`] wakes the stream on every watched connection, which reads the flag. A stream
+//! on a watched connection therefore needs no shutdown waiter of its own; the others have one.
 //! - Behind a proxy, the watched connection is the proxy's. A proxy that keeps its upstream
 //!   connection open after its client left hides the disconnect; most close it.
 //! - A client that half-closes its sending side after the request (`shutdown(SHUT_WR)`) looks
@@ -32,6 +36,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 
 use actix_web::dev::Extensions;
+use actix_web::http::Version;
 use actix_web::HttpRequest;
 use futures_util::task::AtomicWaker;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
@@ -50,9 +55,10 @@ struct Watcher {
     next_token: AtomicU64,
 }
 
+static WATCHER: OnceLock<Option<Watcher>> = OnceLock::new();
+
 /// The process-wide watcher, with its thread started on first use.
 fn watcher() -> Option<&'static Watcher> {
-    static WATCHER: OnceLock<Option<Watcher>> = OnceLock::new();
     WATCHER
         .get_or_init(|| {
             let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)
@@ -95,6 +101,23 @@ impl Watcher {
                 }
             }
         }
+    }
+}
+
+/// Wakes the stream of every watched connection, so that each looks at its router's shutdown
+/// flag: a stream on a watched connection needs no shutdown waiter of its own. Spurious for the
+/// streams of other routers, which find their flag unset and carry on.
+pub(crate) fn wake_all() {
+    // Without a watcher, no connection is watched: nothing to wake, and nothing to start.
+    let Some(Some(watcher)) = WATCHER.get() else {
+        return;
+    };
+    let connections = watcher
+        .connections
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    for connection in connections.values() {
+        connection.waker.wake();
     }
 }
 
@@ -159,8 +182,13 @@ pub(crate) struct DisconnectWatch {
 }
 
 impl DisconnectWatch {
-    /// A watch on `request`'s connection, if `watch_disconnects` is installed and applies.
+    /// A watch on `request`'s connection, if `watch_disconnects` is installed and applies. Only
+    /// for HTTP/1: an HTTP/2 connection carries several streams at once, and the connection has
+    /// room for one stream's waker.
     pub(crate) fn new(request: &HttpRequest) -> Option<Self> {
+        if request.version() >= Version::HTTP_2 {
+            return None;
+        }
         let registration = request.conn_data::<Registration>()?;
         Some(DisconnectWatch {
             connection: registration.connection.clone(),

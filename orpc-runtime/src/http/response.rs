@@ -11,7 +11,7 @@
 //! Each poll encodes every frame that is ready at once, up to [`BATCH`] bytes, and returns them as
 //! one chunk; it never waits for a second frame, so a lone event is sent immediately.
 //!
-//! The initial comment and the keep-alive comments are encoded once per router ([`Comments`])
+//! The initial comment and the keep-alive comments are encoded once per router ([`Shared`])
 //! and sent as shared bytes: opening a stream and keeping it alive allocate nothing, and the
 //! encoder's buffer exists only once the handler has sent something. The initial comment goes
 //! alone, as the first chunk; the handler is polled from the next one.
@@ -42,6 +42,7 @@ use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::disconnect::DisconnectWatch;
+use super::shutdown::ShutdownSignal;
 use super::stats::StreamTicket;
 use crate::sse::frames::{FrameSource, Written};
 use crate::sse::{Encoder, Envelope, KeepAlive};
@@ -52,24 +53,28 @@ const BATCH: usize = 16 * 1024;
 /// A poll of a handler that takes longer than this blocked its worker thread.
 pub const SLOW_POLL: Duration = Duration::from_millis(100);
 
-/// A router's keep-alive settings with its comments encoded, shared by all its streams.
-pub(crate) struct Comments {
+/// What all the streams of a router share: its keep-alive settings with the comments encoded
+/// once, and its shutdown signal.
+pub(crate) struct Shared {
     interval: Option<Duration>,
     keep_alive: Bytes,
     initial: Option<Bytes>,
+    /// `None` outside a server ([`EncodedFrames`]): nothing shuts such a stream down.
+    pub(crate) shutdown: Option<Arc<ShutdownSignal>>,
 }
 
-impl Comments {
-    pub(crate) fn new(settings: &KeepAlive) -> Self {
+impl Shared {
+    pub(crate) fn new(settings: &KeepAlive, shutdown: Option<Arc<ShutdownSignal>>) -> Self {
         let encode = |text: &str| {
             let mut encoder = Encoder::new(Envelope::Plain);
             encoder.comment(text);
             encoder.take()
         };
-        Comments {
+        Shared {
             interval: settings.interval,
             keep_alive: encode(&settings.comment),
             initial: settings.initial_comment.as_deref().map(encode),
+            shutdown,
         }
     }
 }
@@ -78,24 +83,32 @@ pub(crate) struct SseBody {
     // Dropped first: the handler's cleanup runs before the ticket counts the stream finished.
     source: Option<Pin<Box<dyn FrameSource>>>,
     encoder: Encoder,
-    comments: Arc<Comments>,
+    shared: Arc<Shared>,
     /// Whether the first chunk, with the initial comment if there is one, has been sent.
     opened: bool,
     /// Fires when the stream has been silent for the keep-alive interval.
     quiet: Option<Pin<Box<Sleep>>>,
-    disconnect: Option<DisconnectWatch>,
-    shutdown: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+    wakers: Option<Wakers>,
     span: tracing::Span,
     ticket: Option<StreamTicket>,
+}
+
+/// How a quiet stream is woken when its client leaves or its server shuts down.
+enum Wakers {
+    /// Through its watched connection, which the disconnect watcher wakes for both; the stream
+    /// reads the router's shutdown flag when woken.
+    Connection(DisconnectWatch),
+    /// Its connection is not watched: disconnects show on the next write, and shutdown through a
+    /// waiter of its own.
+    Alone(Pin<Box<WaitForCancellationFutureOwned>>),
 }
 
 /// The options of one SSE response.
 pub(crate) struct SseSettings {
     pub(crate) procedure: &'static str,
     pub(crate) envelope: Envelope,
-    pub(crate) comments: Arc<Comments>,
+    pub(crate) shared: Arc<Shared>,
     pub(crate) disconnect: Option<DisconnectWatch>,
-    pub(crate) shutdown: Option<WaitForCancellationFutureOwned>,
     pub(crate) ticket: Option<StreamTicket>,
 }
 
@@ -105,17 +118,21 @@ impl SseBody {
         let id = IDS.fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!("stream", procedure = settings.procedure, stream = id);
         let quiet = settings
-            .comments
+            .shared
             .interval
             .map(|every| Box::pin(tokio::time::sleep(every)));
+        let wakers = match (settings.disconnect, &settings.shared.shutdown) {
+            (Some(watch), _) => Some(Wakers::Connection(watch)),
+            (None, Some(shutdown)) => Some(Wakers::Alone(Box::pin(shutdown.waiter()))),
+            (None, None) => None,
+        };
         SseBody {
             source: Some(source),
             encoder: Encoder::new(settings.envelope),
-            comments: settings.comments,
+            shared: settings.shared,
             opened: false,
             quiet,
-            disconnect: settings.disconnect,
-            shutdown: settings.shutdown.map(Box::pin),
+            wakers,
             span,
             ticket: settings.ticket,
         }
@@ -124,7 +141,7 @@ impl SseBody {
     /// Drops the handler, which runs its cleanup guards, then counts the stream finished.
     fn end(&mut self) {
         self.source = None;
-        self.disconnect = None;
+        self.wakers = None;
         self.quiet = None;
         self.ticket = None;
     }
@@ -203,13 +220,21 @@ impl SseBody {
             None
         } else {
             this.opened = true;
-            this.comments.initial.clone()
+            this.shared.initial.clone()
         };
         if this.source.is_some() {
-            let gone = this
-                .disconnect
-                .as_mut()
-                .is_some_and(|watch| watch.poll_gone(cx).is_ready());
+            // Registers the waker first, then reads the flags, so that no wake-up is missed.
+            let (gone, shutting_down) = match this.wakers.as_mut() {
+                Some(Wakers::Connection(watch)) => (
+                    watch.poll_gone(cx).is_ready(),
+                    this.shared
+                        .shutdown
+                        .as_ref()
+                        .is_some_and(|shutdown| shutdown.is_triggered()),
+                ),
+                Some(Wakers::Alone(waiter)) => (false, waiter.as_mut().poll(cx).is_ready()),
+                None => (false, false),
+            };
             if gone {
                 tracing::debug!("client went away; ending its stream");
                 if let Some(ticket) = &this.ticket {
@@ -221,10 +246,6 @@ impl SseBody {
                 this.end();
                 return Poll::Ready(None);
             }
-            let shutting_down = this
-                .shutdown
-                .as_mut()
-                .is_some_and(|shutdown| shutdown.as_mut().poll(cx).is_ready());
             if shutting_down {
                 tracing::debug!("server shutting down; ending the stream");
                 this.end();
@@ -246,9 +267,9 @@ impl SseBody {
             if quiet.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            this.comments.keep_alive.clone()
+            this.shared.keep_alive.clone()
         };
-        if let (Some(quiet), Some(every)) = (this.quiet.as_mut(), this.comments.interval) {
+        if let (Some(quiet), Some(every)) = (this.quiet.as_mut(), this.shared.interval) {
             quiet.as_mut().reset(Instant::now() + every);
         }
         Poll::Ready(Some(chunk))
@@ -297,15 +318,14 @@ impl EncodedFrames {
         let quiet = KeepAlive::default()
             .interval(None)
             .initial_comment(None::<&str>);
-        let comments = Comments::new(&quiet);
+        let shared = Shared::new(&quiet, None);
         EncodedFrames(SseBody::new(
             source,
             SseSettings {
                 procedure,
                 envelope,
-                comments: Arc::new(comments),
+                shared: Arc::new(shared),
                 disconnect: None,
-                shutdown: None,
                 ticket: None,
             },
         ))

@@ -17,11 +17,11 @@ use std::time::Duration;
 
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use tokio_util::sync::CancellationToken;
 
 use super::disconnect::DisconnectWatch;
 use super::input::{decode_body, read_body};
-use super::response::{Comments, SseBody, SseSettings};
+use super::response::{Shared, SseBody, SseSettings};
+use super::shutdown::ShutdownSignal;
 use super::stats::{Counters, StreamStats};
 use crate::procedure::Handler;
 use crate::schema::ApiInfo;
@@ -56,11 +56,11 @@ pub struct Router {
 #[derive(Clone)]
 struct Inner {
     routes: HashMap<&'static str, Arc<Route>>,
-    comments: Arc<Comments>,
+    /// What its streams share: the keep-alive comments and the shutdown signal.
+    shared: Arc<Shared>,
     body_limit: usize,
     max_streams: Option<u64>,
     request_timeout: Duration,
-    shutdown: CancellationToken,
     info: ApiInfo,
     counters: Arc<Counters>,
 }
@@ -77,11 +77,13 @@ impl Router {
         Router {
             inner: Arc::new(Inner {
                 routes: HashMap::new(),
-                comments: Arc::new(Comments::new(&KeepAlive::default())),
+                shared: Arc::new(Shared::new(
+                    &KeepAlive::default(),
+                    Some(Arc::new(ShutdownSignal::new())),
+                )),
                 body_limit: DEFAULT_BODY_LIMIT,
                 max_streams: None,
                 request_timeout: DEFAULT_REQUEST_TIMEOUT,
-                shutdown: CancellationToken::new(),
                 info: ApiInfo::default(),
                 counters: Arc::default(),
             }),
@@ -103,7 +105,9 @@ impl Router {
 
     /// Sets the keep-alive and initial comments of event-iterator responses.
     pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
-        Arc::make_mut(&mut self.inner).comments = Arc::new(Comments::new(&keep_alive));
+        let inner = Arc::make_mut(&mut self.inner);
+        // The same shutdown signal: clones of this router still end these streams.
+        inner.shared = Arc::new(Shared::new(&keep_alive, inner.shared.shutdown.clone()));
         self
     }
 
@@ -161,7 +165,9 @@ impl Router {
     /// Ends every open stream of this router, and every one opened later, without a `done`
     /// frame, so that clients reconnect elsewhere. Their cleanup runs as they are dropped.
     pub fn shutdown(&self) {
-        self.inner.shutdown.cancel();
+        if let Some(shutdown) = &self.inner.shared.shutdown {
+            shutdown.trigger();
+        }
     }
 
     /// Mounts the RPC protocol: `cfg` is usually a scope such as `web::scope("/rpc")`.
@@ -307,9 +313,8 @@ impl Router {
                             SseSettings {
                                 procedure: route.name,
                                 envelope,
-                                comments: self.inner.comments.clone(),
+                                shared: self.inner.shared.clone(),
                                 disconnect: DisconnectWatch::new(req),
-                                shutdown: Some(self.inner.shutdown.clone().cancelled_owned()),
                                 ticket: Some(ticket.start()),
                             },
                         );
