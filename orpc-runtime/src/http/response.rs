@@ -43,7 +43,7 @@ use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::disconnect::DisconnectWatch;
 use super::shutdown::ShutdownSignal;
-use super::stats::StreamTicket;
+use super::stats::StartedStream;
 use crate::sse::frames::{FrameSource, Written};
 use crate::sse::{Encoder, Envelope, KeepAlive};
 
@@ -89,8 +89,9 @@ pub(crate) struct SseBody {
     /// Fires when the stream has been silent for the keep-alive interval.
     quiet: Option<Pin<Box<Sleep>>>,
     wakers: Option<Wakers>,
-    span: tracing::Span,
-    ticket: Option<StreamTicket>,
+    /// Boxed, and only when wanted: a disabled span would still take 40 bytes in every stream.
+    span: Option<Box<tracing::Span>>,
+    ticket: Option<StartedStream>,
 }
 
 /// How a quiet stream is woken when its client leaves or its server shuts down.
@@ -109,7 +110,7 @@ pub(crate) struct SseSettings {
     pub(crate) envelope: Envelope,
     pub(crate) shared: Arc<Shared>,
     pub(crate) disconnect: Option<DisconnectWatch>,
-    pub(crate) ticket: Option<StreamTicket>,
+    pub(crate) ticket: Option<StartedStream>,
 }
 
 impl SseBody {
@@ -117,6 +118,10 @@ impl SseBody {
         static IDS: AtomicU64 = AtomicU64::new(0);
         let id = IDS.fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!("stream", procedure = settings.procedure, stream = id);
+        // Kept when a subscriber wants it, or when there is no subscriber at all: then, with
+        // tracing's `log` feature, entering it is logged through the `log` crate.
+        let wanted = !span.is_disabled() || !tracing::dispatcher::has_been_set();
+        let span = wanted.then(|| Box::new(span));
         let quiet = settings
             .shared
             .interval
@@ -175,7 +180,7 @@ impl SseBody {
                 "a handler poll blocked its worker thread; use async I/O or spawn_blocking"
             );
         }
-        if let Some(counters) = self.ticket.as_ref().map(StreamTicket::counters) {
+        if let Some(counters) = self.ticket.as_ref().map(StartedStream::counters) {
             if events > 0 {
                 counters.events.fetch_add(events, Ordering::Relaxed);
             }
@@ -214,8 +219,8 @@ impl SseBody {
     /// for the interval; `None` once the stream is over.
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         let this = self;
-        let span = this.span.clone();
-        let _entered = span.enter();
+        let span = this.span.as_deref().cloned();
+        let _entered = span.as_ref().map(tracing::Span::enter);
         let opening = if this.opened {
             None
         } else {

@@ -1,9 +1,10 @@
 //! Counters of a router's streams, and the ticket that keeps them true.
 //!
-//! Every stream a router opens holds a [`StreamTicket`] from the moment its response is built.
-//! The ticket counts the stream as started and active, and when it is dropped, which happens
-//! after the handler itself has been dropped and its cleanup has run, as finished. So
-//! `started - finished` is always the number of handlers alive, however their streams end.
+//! Every stream a router opens holds a [`StreamTicket`] from the moment its response is built,
+//! which counts it active; once the handler is running, the ticket becomes a [`StartedStream`],
+//! which counts it started. When that is dropped, which happens after the handler itself has been
+//! dropped and its cleanup has run, the stream counts as finished. So `started - finished` is
+//! always the number of handlers alive, however their streams end.
 //!
 //! Counters are relaxed atomics shared by all workers: each is exact on its own, but a snapshot
 //! taken while streams come and go may mix moments.
@@ -72,36 +73,49 @@ impl Counters {
             return None;
         }
         Some(StreamTicket {
-            counters: self.clone(),
-            started: false,
+            counters: Some(self.clone()),
         })
     }
 }
 
-/// One open stream; see the module docs.
+/// A place reserved for a stream whose handler has not started yet; see the module docs.
 pub(crate) struct StreamTicket {
-    counters: Arc<Counters>,
-    started: bool,
+    /// `None` once the place has passed to a [`StartedStream`].
+    counters: Option<Arc<Counters>>,
 }
 
 impl StreamTicket {
-    /// Counts the stream as started: its handler exists and its response is on its way.
-    pub(crate) fn start(mut self) -> Self {
-        self.started = true;
-        self.counters.started.fetch_add(1, Ordering::Relaxed);
-        self
-    }
-
-    pub(crate) fn counters(&self) -> &Counters {
-        &self.counters
+    /// Counts the stream as started: its handler exists and its response is on its way. The
+    /// place passes to the started stream, which gives it back when dropped.
+    pub(crate) fn start(mut self) -> StartedStream {
+        let counters = self.counters.take().expect("a ticket starts once");
+        counters.started.fetch_add(1, Ordering::Relaxed);
+        StartedStream { counters }
     }
 }
 
 impl Drop for StreamTicket {
     fn drop(&mut self) {
-        if self.started {
-            self.counters.finished.fetch_add(1, Ordering::Relaxed);
+        if let Some(counters) = &self.counters {
+            counters.active.fetch_sub(1, Ordering::AcqRel);
         }
+    }
+}
+
+/// A started stream's place; see the module docs. A single pointer: every open stream holds one.
+pub(crate) struct StartedStream {
+    counters: Arc<Counters>,
+}
+
+impl StartedStream {
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+}
+
+impl Drop for StartedStream {
+    fn drop(&mut self) {
+        self.counters.finished.fetch_add(1, Ordering::Relaxed);
         self.counters.active.fetch_sub(1, Ordering::AcqRel);
     }
 }
