@@ -92,9 +92,16 @@ impl Encoder {
         self.buf.is_empty()
     }
 
-    /// Takes the bytes written so far.
+    /// Takes the bytes written so far. The buffer stays, for the next frames to reuse.
     pub fn take(&mut self) -> Bytes {
         self.buf.split().freeze()
+    }
+
+    /// Takes the bytes written so far along with their buffer: the encoder holds nothing until
+    /// its next frame. For bytes whose buffer is not worth keeping, such as a stream's opening
+    /// burst, which can be much larger than the frames that follow it.
+    pub fn take_all(&mut self) -> Bytes {
+        std::mem::take(&mut self.buf).freeze()
     }
 
     /// A `: text` comment line, as sent to open a stream or keep it alive. Line breaks in `text`
@@ -337,6 +344,22 @@ mod tests {
                 "frame {i} in the first buffer"
             );
         }
+    }
+
+    #[test]
+    fn taking_all_gives_the_buffer_away() {
+        let mut enc = Encoder::new(Envelope::Plain);
+        enc.message(&EventMeta::new(), &"x".repeat(1000)).unwrap();
+        let taken = enc.take_all();
+        assert_eq!(taken.len(), "event: message\ndata: \"\"\n\n".len() + 1000);
+        assert_eq!(enc.buf.capacity(), 0, "no buffer kept");
+        enc.message(&EventMeta::new(), &1).unwrap();
+        assert_eq!(
+            enc.buf.capacity(),
+            INITIAL_CAPACITY,
+            "a small one for the next frame"
+        );
+        assert_eq!(text(&mut enc), "event: message\ndata: 1\n\n");
     }
 
     #[test]

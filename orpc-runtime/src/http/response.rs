@@ -16,6 +16,11 @@
 //! encoder's buffer exists only once the handler has sent something. The initial comment goes
 //! alone, as the first chunk; the handler is polled from the next one.
 //!
+//! The first chunk of events takes its buffer with it (`Encoder::take_all`); the buffer the
+//! stream keeps and reuses from then on is sized by the frames that follow. An opening burst (a
+//! snapshot before the updates, say) leaves nothing behind, and neither does a stream that sends
+//! one event and waits.
+//!
 //! A stream ends, and its handler is dropped (running its cleanup), when:
 //! - the handler returns or fails: the `done` or `error` frame is the last chunk;
 //! - the client goes away ([`DisconnectWatch`]), even while the handler is idle;
@@ -84,14 +89,24 @@ pub(crate) struct SseBody {
     source: Option<Pin<Box<dyn FrameSource>>>,
     encoder: Encoder,
     shared: Arc<Shared>,
-    /// Whether the first chunk, with the initial comment if there is one, has been sent.
-    opened: bool,
+    phase: Phase,
     /// Fires when the stream has been silent for the keep-alive interval.
     quiet: Option<Pin<Box<Sleep>>>,
     wakers: Option<Wakers>,
     /// Boxed, and only when wanted: a disabled span would still take 40 bytes in every stream.
     span: Option<Box<tracing::Span>>,
     ticket: Option<StartedStream>,
+}
+
+/// How far a stream has got, for what its next chunk does with the encoder's buffer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Nothing sent: the first chunk is the initial comment, if there is one.
+    Opening,
+    /// No events sent yet: their first chunk takes the buffer with it.
+    First,
+    /// The buffer is kept and reused.
+    Steady,
 }
 
 /// How a quiet stream is woken when its client leaves or its server shuts down.
@@ -135,7 +150,7 @@ impl SseBody {
             source: Some(source),
             encoder: Encoder::new(settings.envelope),
             shared: settings.shared,
-            opened: false,
+            phase: Phase::Opening,
             quiet,
             wakers,
             span,
@@ -221,11 +236,11 @@ impl SseBody {
         let this = self;
         let span = this.span.as_deref().cloned();
         let _entered = span.as_ref().map(tracing::Span::enter);
-        let opening = if this.opened {
-            None
-        } else {
-            this.opened = true;
+        let opening = if this.phase == Phase::Opening {
+            this.phase = Phase::First;
             this.shared.initial.clone()
+        } else {
+            None
         };
         if this.source.is_some() {
             // Registers the waker first, then reads the flags, so that no wake-up is missed.
@@ -261,7 +276,12 @@ impl SseBody {
         let chunk = if let Some(comment) = opening {
             comment
         } else if !this.encoder.is_empty() {
-            this.encoder.take()
+            if this.phase == Phase::Steady {
+                this.encoder.take()
+            } else {
+                this.phase = Phase::Steady;
+                this.encoder.take_all()
+            }
         } else {
             if this.source.is_none() {
                 return Poll::Ready(None);
