@@ -372,8 +372,16 @@ def main():
         out.append(
             f"| {NAMES[s]} | {num(held['streams_open'])} | "
             f"{r['server_rss_before_kib'] / 1024:.1f} MiB | {held['server_rss_open_kib'] / 1024:.1f} MiB | "
-            f"{per_stream[s]:.1f} KiB |"
+            f"{per_stream[s]:.2f} KiB |"
         )
+    if "ours" in per_stream and "raw_bytes" in per_stream:
+        extra = per_stream["ours"] - per_stream["raw_bytes"]
+        verdict = "met" if extra <= 0.3 else "**missed**"
+        out += [
+            "",
+            f"Target, ours within 0.3 KiB per stream of `raw_bytes` in the same run: {verdict} "
+            f"(ours {extra:+.2f} KiB).",
+        ]
     out += ["", "![server memory per idle stream](bench/memory.svg)", ""]
 
     section = "\n".join(out)
