@@ -6,31 +6,63 @@
 //! themselves instead.
 //!
 //! How: [`watch_disconnects`], installed with `HttpServer::on_connect`, registers each plain-TCP
-//! connection's socket with one process-wide epoll instance, for `EPOLLRDHUP` only: the kernel
-//! reports when the peer closes (FIN) or resets (RST) the connection, and never for ordinary data,
-//! so nothing is ever read and actix-web sees every byte as before. One thread waits on that epoll
-//! instance and marks the connection closed, waking the SSE response that watches it; the response
-//! drops its event iterator (running the handler's cleanup at once) and ends. No file descriptor is
-//! duplicated, so a stream costs no descriptor beyond its socket, and the kernel drops the
-//! registration by itself when the socket is closed.
+//! connection's socket with one process-wide readiness queue, asking only to hear when the peer
+//! closes (FIN) or resets (RST) the connection. Nothing is ever read, so actix-web sees every byte
+//! as before. One thread waits on that queue and marks the connection closed, waking the SSE
+//! response that watches it; the response drops its event iterator (running the handler's
+//! cleanup at once) and ends. No file descriptor is duplicated, so a stream costs no descriptor
+//! beyond its socket, and the kernel drops the registration by itself when the socket closes.
+//!
+//! The queue depends on the operating system:
+//! - Linux and Android: epoll, for `EPOLLRDHUP` only, one-shot (`epoll.rs`); the kernel never
+//!   reports ordinary data.
+//! - macOS, iOS and the BSDs: kqueue, `EVFILT_READ` with `EV_CLEAR` (`kqueue.rs`). kqueue has no
+//!   filter for the end of a stream alone, so arriving data is reported too; such an event is
+//!   ignored, and `EV_CLEAR` re-arms the filter for the next change, which is the `EV_EOF` of a
+//!   close or reset ([`Readiness::peer_gone`] decides).
+//! - Elsewhere (Windows): no watcher. A client that left is noticed at the next write, which the
+//!   keep-alive comments (every 5 s by default) bound; keep them enabled there.
+//!
+//! The same wake-up serves shutdown: [`Router::shutdown`](super::Router::shutdown) sets its flag,
+//! then [`wake_all`] wakes the stream on every watched connection, which reads the flag. A stream
+//! on a watched connection therefore needs no shutdown waiter of its own; the others have one.
 //!
 //! Where it does not apply:
 //! - TLS connections (the stream `on_connect` sees is not a `TcpStream`) and HTTP/2, where one
 //!   connection carries many streams: they fall back to noticing on the next write, so keep
 //!   keep-alive comments enabled there.
-//!
-//! The same wake-up serves shutdown: [`Router::shutdown`](super::Router::shutdown) sets its flag,
-//! then [`wake_all`] wakes the stream on every watched connection, which reads the flag. A stream
-//! on a watched connection therefore needs no shutdown waiter of its own; the others have one.
 //! - Behind a proxy, the watched connection is the proxy's. A proxy that keeps its upstream
 //!   connection open after its client left hides the disconnect; most close it.
 //! - A client that half-closes its sending side after the request (`shutdown(SHUT_WR)`) looks
 //!   exactly like one that left, and its stream is ended. SSE clients don't do that; plain
 //!   request/response calls are unaffected.
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[path = "epoll.rs"]
+mod sys;
+#[cfg(any(
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+#[path = "kqueue.rs"]
+mod sys;
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)))]
+#[path = "unsupported.rs"]
+mod sys;
+
 use std::any::Any;
 use std::collections::HashMap;
-use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
@@ -39,7 +71,8 @@ use actix_web::dev::Extensions;
 use actix_web::http::Version;
 use actix_web::HttpRequest;
 use futures_util::task::AtomicWaker;
-use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+
+use sys::Poller;
 
 /// Whether one connection's client is gone, and who to tell.
 #[derive(Default)]
@@ -48,9 +81,9 @@ struct Connection {
     waker: AtomicWaker,
 }
 
-/// The epoll instance and the connections registered with it, by token.
+/// The readiness queue and the connections registered with it, by token.
 struct Watcher {
-    epoll: Epoll,
+    poller: Poller,
     connections: Mutex<HashMap<u64, Arc<Connection>>>,
     next_token: AtomicU64,
 }
@@ -61,8 +94,8 @@ static WATCHER: OnceLock<Option<Watcher>> = OnceLock::new();
 fn watcher() -> Option<&'static Watcher> {
     WATCHER
         .get_or_init(|| {
-            let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)
-                .map_err(|error| tracing::warn!(%error, "no epoll instance; disconnects are noticed on writes only"))
+            let poller = Poller::new()
+                .map_err(|error| tracing::info!(%error, "no disconnect watcher; disconnects are noticed on writes only"))
                 .ok()?;
             let spawned = std::thread::Builder::new().name("orpc-disconnects".into()).spawn(|| {
                 if let Some(watcher) = watcher() {
@@ -73,29 +106,26 @@ fn watcher() -> Option<&'static Watcher> {
                 tracing::warn!(%error, "no disconnect watcher thread; disconnects are noticed on writes only");
                 return None;
             }
-            Some(Watcher { epoll, connections: Mutex::default(), next_token: AtomicU64::new(0) })
+            Some(Watcher { poller, connections: Mutex::default(), next_token: AtomicU64::new(0) })
         })
         .as_ref()
 }
 
 impl Watcher {
     fn run(&self) {
-        let mut events = vec![EpollEvent::empty(); 256];
+        let mut gone = Vec::new();
         loop {
-            let ready = match self.epoll.wait(&mut events, EpollTimeout::NONE) {
-                Ok(ready) => ready,
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(error) => {
-                    tracing::error!(%error, "the disconnect watcher stopped");
-                    return;
-                }
-            };
+            gone.clear();
+            if let Err(error) = self.poller.wait(&mut gone) {
+                tracing::error!(%error, "the disconnect watcher stopped");
+                return;
+            }
             let connections = self
                 .connections
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            for event in &events[..ready] {
-                if let Some(connection) = connections.get(&event.data()) {
+            for token in &gone {
+                if let Some(connection) = connections.get(token) {
                     connection.closed.store(true, Ordering::Release);
                     connection.waker.wake();
                 }
@@ -141,6 +171,9 @@ impl Drop for Registration {
 }
 
 /// Installs disconnect detection; pass it to `HttpServer::on_connect`.
+///
+/// It applies to plain-TCP connections on Linux, Android, macOS, iOS and the BSDs; elsewhere, and
+/// on TLS connections, it does nothing, and a client that left is noticed at the next write.
 pub fn watch_disconnects(connection: &dyn Any, data: &mut Extensions) {
     let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() else {
         return;
@@ -153,26 +186,36 @@ pub fn watch_disconnects(connection: &dyn Any, data: &mut Extensions) {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .insert(token, watched.clone());
-    // Registered after the map entry, so an immediate event finds it. One-shot: the first close
-    // or reset is all there is to know.
-    let flags = EpollFlags::EPOLLRDHUP | EpollFlags::EPOLLONESHOT;
-    match watcher
-        .epoll
-        .add(tcp.as_fd(), EpollEvent::new(flags, token))
-    {
+    // Registered after the map entry, so an immediate event finds it.
+    let registration = Registration {
+        token,
+        connection: watched,
+    };
+    match watcher.poller.watch(tcp, token) {
         Ok(()) => {
-            data.insert(Registration {
-                token,
-                connection: watched,
-            });
+            data.insert(registration);
         }
-        Err(error) => {
-            tracing::warn!(%error, "cannot watch this connection for disconnects");
-            drop(Registration {
-                token,
-                connection: watched,
-            });
-        }
+        Err(error) => tracing::warn!(%error, "cannot watch this connection for disconnects"),
+    }
+}
+
+/// What a readiness queue reported for one connection. An event with neither flag is arriving
+/// data, which kqueue reports too (its read filter cannot ask for the end alone).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(not(any(unix)), allow(dead_code))]
+struct Readiness {
+    /// The peer will send nothing more: it closed its side (FIN), or the connection is gone.
+    end: bool,
+    /// The connection failed (a reset).
+    error: bool,
+}
+
+#[cfg_attr(not(any(unix)), allow(dead_code))]
+impl Readiness {
+    /// Whether the client has left. Arriving data alone says nothing: actix-web reads it, and the
+    /// queue reports the end when it comes.
+    fn peer_gone(self) -> bool {
+        self.end || self.error
     }
 }
 
@@ -206,6 +249,28 @@ impl DisconnectWatch {
             Poll::Ready(())
         } else {
             Poll::Pending
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Readiness;
+
+    #[test]
+    fn only_an_end_or_an_error_means_the_client_left() {
+        let data = Readiness::default();
+        assert!(
+            !data.peer_gone(),
+            "arriving data (a pipelined request) is not a disconnect"
+        );
+        let (end, error) = (true, true);
+        for gone in [
+            Readiness { end, error: false },
+            Readiness { end: false, error },
+            Readiness { end, error },
+        ] {
+            assert!(gone.peer_gone(), "{gone:?}");
         }
     }
 }

@@ -1,0 +1,52 @@
+//! The disconnect watcher's queue on Linux and Android: epoll, asked for `EPOLLRDHUP` alone.
+//!
+//! The kernel reports a connection only when its peer closes or resets it (plus `EPOLLHUP` and
+//! `EPOLLERR`, which epoll always reports), never for arriving data. The registration is one-shot:
+//! the first close or reset is all there is to know.
+
+use std::io;
+use std::os::fd::AsFd;
+
+use actix_web::rt::net::TcpStream;
+use nix::errno::Errno;
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+
+use super::Readiness;
+
+pub(super) struct Poller(Epoll);
+
+impl Poller {
+    pub(super) fn new() -> io::Result<Self> {
+        Ok(Poller(Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?))
+    }
+
+    /// Registers `socket` under `token`.
+    pub(super) fn watch(&self, socket: &TcpStream, token: u64) -> io::Result<()> {
+        let flags = EpollFlags::EPOLLRDHUP | EpollFlags::EPOLLONESHOT;
+        self.0.add(socket.as_fd(), EpollEvent::new(flags, token))?;
+        Ok(())
+    }
+
+    /// Waits for at least one event; adds the tokens of the connections whose client left.
+    pub(super) fn wait(&self, gone: &mut Vec<u64>) -> io::Result<()> {
+        let mut events = [EpollEvent::empty(); 256];
+        let ready = loop {
+            match self.0.wait(&mut events, EpollTimeout::NONE) {
+                Ok(ready) => break ready,
+                Err(Errno::EINTR) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        };
+        for event in &events[..ready] {
+            let flags = event.events();
+            let readiness = Readiness {
+                end: flags.intersects(EpollFlags::EPOLLRDHUP | EpollFlags::EPOLLHUP),
+                error: flags.contains(EpollFlags::EPOLLERR),
+            };
+            if readiness.peer_gone() {
+                gone.push(event.data());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,78 @@
+//! The disconnect watcher's queue on macOS, iOS and the BSDs: kqueue.
+//!
+//! kqueue has no filter for the end of a stream alone, so each socket is registered for
+//! `EVFILT_READ` with `EV_CLEAR`: the filter reports a change of state once, then re-arms. Arriving
+//! data is reported and ignored (actix-web reads it through its own queue); the close or reset
+//! that follows is a new change, reported with `EV_EOF`. Nothing is read here. The kernel removes
+//! the registration when the socket is closed.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd};
+
+use actix_web::rt::net::TcpStream;
+use nix::errno::Errno;
+use nix::libc;
+use nix::sys::event::{EvFlags, EventFilter, FilterFlag, KEvent, Kqueue};
+
+use super::Readiness;
+
+pub(super) struct Poller(Kqueue);
+
+fn event(ident: usize, flags: EvFlags, udata: isize) -> KEvent {
+    KEvent::new(
+        ident,
+        EventFilter::EVFILT_READ,
+        flags,
+        FilterFlag::empty(),
+        0,
+        udata,
+    )
+}
+
+impl Poller {
+    pub(super) fn new() -> io::Result<Self> {
+        Ok(Poller(Kqueue::new()?))
+    }
+
+    /// Registers `socket` under `token`.
+    pub(super) fn watch(&self, socket: &TcpStream, token: u64) -> io::Result<()> {
+        let fd = socket.as_fd().as_raw_fd();
+        let ident =
+            usize::try_from(fd).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let udata =
+            isize::try_from(token).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let change = event(ident, EvFlags::EV_ADD | EvFlags::EV_CLEAR, udata);
+        // No room for events and no wait: the change is applied and an error comes back as one.
+        let now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        self.0.kevent(&[change], &mut [], Some(now))?;
+        Ok(())
+    }
+
+    /// Waits for at least one event; adds the tokens of the connections whose client left.
+    pub(super) fn wait(&self, gone: &mut Vec<u64>) -> io::Result<()> {
+        let mut events = [event(0, EvFlags::empty(), 0); 256];
+        let ready = loop {
+            match self.0.kevent(&[], &mut events, None) {
+                Ok(ready) => break ready,
+                Err(Errno::EINTR) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        };
+        for event in &events[..ready] {
+            let flags = event.flags();
+            let readiness = Readiness {
+                end: flags.contains(EvFlags::EV_EOF),
+                error: flags.contains(EvFlags::EV_ERROR),
+            };
+            if readiness.peer_gone() {
+                if let Ok(token) = u64::try_from(event.udata()) {
+                    gone.push(token);
+                }
+            }
+        }
+        Ok(())
+    }
+}
