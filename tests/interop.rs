@@ -24,6 +24,7 @@ use std::time::Duration;
 
 mod support;
 
+use orpc_test_support::tools;
 use support::node::{ensure_node_modules, run_with_timeout};
 
 const NODE_TEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -52,6 +53,13 @@ fn conformance_bin() -> PathBuf {
 
 #[test]
 fn official_js_clients_interop_with_the_conformance_server() {
+    if !tools::available(
+        "interop tests with oRPC's TypeScript clients",
+        tools::node(),
+        tools::NODE_HOW,
+    ) {
+        return;
+    }
     let bin = conformance_bin();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")

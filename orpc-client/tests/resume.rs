@@ -77,6 +77,8 @@ async fn a_cut_stream_resumes_from_our_server() {
 
 #[tokio::test]
 async fn a_cut_stream_resumes_from_orpcs_server() {
-    let server = NodeReference::start();
+    let Some(server) = NodeReference::start() else {
+        return;
+    };
     resume_through_a_cut(server.addr).await;
 }

@@ -185,7 +185,17 @@ pub struct NodeReference {
 }
 
 impl NodeReference {
-    pub fn start() -> Self {
+    /// Starts the server, or returns `None` when Node.js is missing and the test is to be
+    /// skipped (locally; under `CI=true` a missing Node.js fails the test).
+    pub fn start() -> Option<Self> {
+        let group = "orpc-client against oRPC's own server";
+        if !orpc_test_support::tools::available(
+            group,
+            orpc_test_support::tools::node(),
+            orpc_test_support::tools::NODE_HOW,
+        ) {
+            return None;
+        }
         npm_ci_once();
         let dir = node_reference_dir();
         let mut child = Command::new("node")
@@ -219,7 +229,7 @@ impl NodeReference {
                 panic!("the node reference server did not print `listening on` within {NODE_READY_TIMEOUT:?}");
             }
         };
-        NodeReference { addr, child }
+        Some(NodeReference { addr, child })
     }
 
     /// The RPC base URL.

@@ -2,13 +2,11 @@
 //! Redis off, and time-bounded reads from subscriptions.
 //!
 //! Redis is found at `REDIS_URL` (default `redis://127.0.0.1:6379`). Without one, a Redis test
-//! writes `SKIPPED: no Redis at ...` straight to the terminal's stderr (past the test harness's
-//! capture, so it is seen even when the test passes) and returns. Under `CI=true` a missing
-//! Redis fails the test instead: CI always has one.
+//! follows the workspace's policy for missing tools (`orpc_test_support::tools`): one `SKIPPED:`
+//! line straight to the terminal's stderr, then it returns; under `CI=true` it fails instead.
 
 #![allow(dead_code)]
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -42,21 +40,12 @@ pub async fn redis_or_skip(test: &str) -> Option<String> {
     let answer = tokio::time::timeout(Duration::from_secs(3), answer)
         .await
         .unwrap_or_else(|_| Err("no answer within 3 s".to_owned()));
-    match answer {
-        Ok(_) => Some(url),
-        Err(err) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true, and there is no Redis at {url} ({err}); .ci/run starts one")
-        }
-        Err(err) => {
-            // One write, straight to the terminal: the harness captures `eprintln!`, and a
-            // passing test's captured output is never shown.
-            let notice = format!(
-                "SKIPPED: no Redis at {url} ({err}): test {test} did not run; start Redis or set REDIS_URL\n"
-            );
-            let _ = std::io::stderr().write_all(notice.as_bytes());
-            None
-        }
-    }
+    let found = answer
+        .map(drop)
+        .map_err(|err| format!("no Redis answers at {url} ({err})"));
+    let how = "start one (`redis-server`), set REDIS_URL, or run scripts/test, which starts a \
+               private one";
+    orpc_test_support::tools::available(&format!("Redis test {test}"), found, how).then_some(url)
 }
 
 /// A channel name no other run or test uses.
