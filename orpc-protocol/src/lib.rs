@@ -28,6 +28,8 @@
 //!
 //! - `schemars`: `JsonSchema` for [`ORPCError`], so that documents such as an OpenAPI
 //!   description can name the error object.
+//! - `actix-web`: `ResponseError` for [`ORPCError`], so that `?` works in plain actix-web
+//!   handlers and the response body is oRPC's error object.
 //!
 //! [`orpc-runtime`]: https://docs.rs/orpc-runtime
 //! [`orpc-client`]: https://docs.rs/orpc-client

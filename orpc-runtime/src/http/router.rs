@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::{header, Method, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::http::{header, Method};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
 use super::disconnect::DisconnectWatch;
 use super::input::{decode_body, read_body};
@@ -340,13 +340,15 @@ pub(crate) fn openapi_path(route: &Route) -> String {
 
 /// An error before any stream started: the error's status, and the error object as the body.
 pub(crate) fn error_response(error: &ORPCError, envelope: Envelope) -> HttpResponse {
-    let status = StatusCode::from_u16(error.status)
-        .ok()
-        .filter(|s| s.is_client_error() || s.is_server_error())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    // Serialized straight from the struct, to keep oRPC's field order.
-    let json = serde_json::to_vec(error).expect("the error object always serializes");
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(envelope.wrap(json))
+    match envelope {
+        // `ORPCError` is an actix-web error whose response is exactly this.
+        Envelope::Plain => error.error_response(),
+        Envelope::Rpc => {
+            // Serialized straight from the struct, to keep oRPC's field order.
+            let json = serde_json::to_vec(error).expect("the error object always serializes");
+            HttpResponse::build(error.status_code())
+                .content_type("application/json")
+                .body(envelope.wrap(json))
+        }
+    }
 }
