@@ -8,10 +8,9 @@ use std::io;
 use std::os::fd::AsFd;
 
 use actix_web::rt::net::TcpStream;
-use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 
-use super::Readiness;
+use super::{retry_interrupted, Readiness};
 
 pub(super) struct Poller(Epoll);
 
@@ -30,13 +29,7 @@ impl Poller {
     /// Waits for at least one event; adds the tokens of the connections whose client left.
     pub(super) fn wait(&self, gone: &mut Vec<u64>) -> io::Result<()> {
         let mut events = [EpollEvent::empty(); 256];
-        let ready = loop {
-            match self.0.wait(&mut events, EpollTimeout::NONE) {
-                Ok(ready) => break ready,
-                Err(Errno::EINTR) => continue,
-                Err(error) => return Err(error.into()),
-            }
-        };
+        let ready = retry_interrupted(|| self.0.wait(&mut events, EpollTimeout::NONE))?;
         for event in &events[..ready] {
             let flags = event.events();
             let readiness = Readiness {

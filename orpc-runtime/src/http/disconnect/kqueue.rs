@@ -10,11 +10,10 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 
 use actix_web::rt::net::TcpStream;
-use nix::errno::Errno;
 use nix::libc;
 use nix::sys::event::{EvFlags, EventFilter, FilterFlag, KEvent, Kqueue};
 
-use super::Readiness;
+use super::{retry_interrupted, Readiness};
 
 pub(super) struct Poller(Kqueue);
 
@@ -54,13 +53,7 @@ impl Poller {
     /// Waits for at least one event; adds the tokens of the connections whose client left.
     pub(super) fn wait(&self, gone: &mut Vec<u64>) -> io::Result<()> {
         let mut events = [event(0, EvFlags::empty(), 0); 256];
-        let ready = loop {
-            match self.0.kevent(&[], &mut events, None) {
-                Ok(ready) => break ready,
-                Err(Errno::EINTR) => continue,
-                Err(error) => return Err(error.into()),
-            }
-        };
+        let ready = retry_interrupted(|| self.0.kevent(&[], &mut events, None))?;
         for event in &events[..ready] {
             let flags = event.flags();
             let readiness = Readiness {

@@ -199,10 +199,21 @@ pub fn watch_disconnects(connection: &dyn Any, data: &mut Extensions) {
     }
 }
 
+/// Makes a waiting system call again when a signal interrupted it.
+#[cfg(unix)]
+fn retry_interrupted<T>(mut call: impl FnMut() -> nix::Result<T>) -> std::io::Result<T> {
+    loop {
+        match call() {
+            Err(nix::errno::Errno::EINTR) => continue,
+            result => return result.map_err(Into::into),
+        }
+    }
+}
+
 /// What a readiness queue reported for one connection. An event with neither flag is arriving
 /// data, which kqueue reports too (its read filter cannot ask for the end alone).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(not(any(unix)), allow(dead_code))]
+#[cfg_attr(not(unix), allow(dead_code))]
 struct Readiness {
     /// The peer will send nothing more: it closed its side (FIN), or the connection is gone.
     end: bool,
@@ -210,7 +221,7 @@ struct Readiness {
     error: bool,
 }
 
-#[cfg_attr(not(any(unix)), allow(dead_code))]
+#[cfg_attr(not(unix), allow(dead_code))]
 impl Readiness {
     /// Whether the client has left. Arriving data alone says nothing: actix-web reads it, and the
     /// queue reports the end when it comes.
