@@ -195,8 +195,10 @@ async fn twenty_thousand_streams_dropped_at_random_points_leak_nothing() {
     let server = ServerProcess::start();
     assert_eq!(server.stats().await, (0, 0));
     let descriptors = server.open_descriptors();
-    // Four rounds of 5,000: the first ones let the allocator reach its working size, after which
-    // resident memory stays flat; a leak would keep it growing.
+    // Four rounds of 5,000. The first lets the allocator reach its working size. After it, a leak
+    // grows resident memory in every round, while the allocator's own noise (arenas, trimming) is
+    // a jump in one round now and then. So the smallest growth of the last three rounds bounds
+    // the leak from above without tripping on one noisy round.
     let mut rss = Vec::new();
     for round in 0..4 {
         churn(&server.addr, 5_000).await;
@@ -226,18 +228,20 @@ async fn twenty_thousand_streams_dropped_at_random_points_leak_nothing() {
         tokio::time::sleep(Duration::from_millis(20)).await;
         after = server.open_descriptors();
     }
-    let grown = rss[3].saturating_sub(rss[2]);
+    let growth: Vec<u64> = rss.windows(2).map(|w| w[1].saturating_sub(w[0])).collect();
+    let least = growth.iter().copied().min().unwrap();
     eprintln!(
-        "churn: descriptors {descriptors} -> {after}; resident memory +{} KiB in the last round",
-        grown / 1024
+        "churn: descriptors {descriptors} -> {after}; resident memory growth per round after the first: {:?} KiB",
+        growth.iter().map(|g| g / 1024).collect::<Vec<_>>()
     );
     assert!(
         after <= descriptors + 4,
         "descriptors leaked: {descriptors} -> {after}"
     );
-    // 2 MiB over 5,000 streams: a leak of 400 bytes per stream would show.
+    // Each round starts about 3,750 streams (the rest are dropped before the handler runs): a
+    // leak of 300 bytes per stream would add more than 1 MiB in every round.
     assert!(
-        grown < 2 * 1024 * 1024,
-        "resident memory grew by {grown} bytes in the last round"
+        least < 1024 * 1024,
+        "resident memory grew in every round, by {growth:?} bytes: a leak"
     );
 }
