@@ -3,7 +3,7 @@
 //! `tests/browser/` is a small Node project (Node 20+, `node --test`) that starts each example
 //! on a free 127.0.0.1 port and drives its page with `playwright-core` in Debian's Chromium
 //! (`/usr/bin/chromium`; playwright-core never downloads a browser). Its version is pinned
-//! exactly in `tests/browser/package.json` and its lock file. The tests check that
+//! exactly in `tests/browser/package.json` and the root lock file. The tests check that
 //! - live scores change, and that after `POST /api/cut` ends the stream from the server side, the
 //!   page's `EventSource` reconnects with `Last-Event-ID` and resumes with no duplicate and no
 //!   gap in the event ids;
@@ -14,11 +14,13 @@
 //! and take a screenshot of each page.
 //!
 //! This test:
-//! 1. fails at once, saying how to install it, when Chromium is missing (`.ci/run` installs it);
+//! 1. is skipped with one `SKIPPED:` line (fails under `CI=true`) when Node.js or Chromium is
+//!    missing (`scripts/test` installs Chromium when run as root);
 //! 2. finds the example binaries next to this test executable
 //!    (`target/<profile>/deps/browser-*` → `target/<profile>/examples/`); a plain `cargo test`
 //!    builds the examples before it runs the tests, `cargo test --test browser` alone does not;
-//! 3. runs `npm ci` in `tests/browser` when `node_modules` is missing or older than the lock file;
+//! 3. runs `npm ci` at the root (the npm workspace of every Node directory) when `node_modules`
+//!    is missing or older than the lock file;
 //! 4. runs `node --test` there, kills it after 180 s, and fails with its whole output unless it
 //!    exits with status 0.
 //!
@@ -30,32 +32,21 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-mod support;
-
+use orpc_test_support::node::{npm_ci, run_with_timeout};
+use orpc_test_support::process::example_binary;
 use orpc_test_support::tools;
-use support::node::{ensure_node_modules, run_with_timeout};
 
 const EXAMPLES: [&str; 3] = ["live_scores", "ai_chat", "ticker"];
 const NODE_TEST_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// `target/<profile>/examples`, found from this test executable's own path, with every example
-/// the tests start in it.
+/// `target/<profile>/examples`, with every example the tests start in it.
 fn examples_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test executable is in target/<profile>/deps")
-        .join("examples");
+    let mut dir = PathBuf::new();
     for name in EXAMPLES {
-        let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-        assert!(
-            bin.is_file(),
-            "the {name} example is missing: {}\n`cargo test --test browser` alone does not build \
-             examples. Run `cargo test --workspace` (which builds them before the tests), or \
-             `cargo build --examples` first with the same profile.",
-            bin.display()
-        );
+        dir = example_binary(name)
+            .parent()
+            .expect("an example is in a directory")
+            .to_owned();
     }
     dir
 }
@@ -71,7 +62,7 @@ fn example_pages_work_in_headless_chromium() {
     let examples = examples_dir();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("tests").join("browser");
-    ensure_node_modules(&dir);
+    npm_ci();
 
     let screenshots = if std::env::var_os("UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
         root.join("docs")

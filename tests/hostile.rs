@@ -1,20 +1,14 @@
 //! Hostile requests against the conformance procedures: each gets a clear answer (a status and
 //! an error object), nothing panics, and the server keeps serving everyone else.
 
-mod support;
-
-#[allow(dead_code)]
-#[path = "../examples/conformance.rs"]
-mod conformance;
-
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use actix_web::web;
+use orpc_test_support::conformance::Conformance;
+use orpc_test_support::{client, Options};
 use serde_json::{json, Value};
-use support::{client, TestServer};
 
 static PANICS: AtomicUsize = AtomicUsize::new(0);
 
@@ -57,18 +51,12 @@ async fn hostile_requests_get_clear_answers_and_the_server_keeps_serving() {
         default_hook(info);
     }));
 
-    let router = conformance::router();
-    let streams = web::Data::new(conformance::Streams::default());
-    let shared = web::Data::new(router.clone());
-    let server = TestServer::start_with_timeout(
-        move |cfg| {
-            cfg.app_data(streams.clone())
-                .app_data(shared.clone())
-                .service(web::scope("/rpc").configure(router.rpc()))
-                .service(web::scope("/api").configure(router.openapi()));
+    let server = Conformance::with(
+        orpc_test_support::conformance::router(),
+        Options {
+            request_timeout: Duration::from_secs(1),
+            ..Options::default()
         },
-        false,
-        Duration::from_secs(1),
     );
     let addr = server.addr;
     let deep = format!("{{\"json\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));

@@ -1,107 +1,15 @@
 //! The conformance procedures over real HTTP on loopback: exact bytes, every way a stream ends
 //! with its cleanup, disconnects, keep-alive, compression, `Last-Event-ID` and error answers.
 
-mod support;
-
-#[allow(dead_code)]
-#[path = "../examples/conformance.rs"]
-mod conformance;
-
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use actix_web::web;
 use orpc_runtime::http::Router;
 use orpc_runtime::sse::KeepAlive;
+use orpc_test_support::conformance::{self, Conformance, Streams, INITIAL};
+use orpc_test_support::{client, eventually, Frames, Options};
 use serde_json::{json, Value};
-use support::{client, eventually, Frames, TestServer};
-
-use conformance::Streams;
-
-struct Conformance {
-    server: TestServer,
-    streams: web::Data<Streams>,
-    router: Router,
-}
-
-impl Conformance {
-    fn start() -> Self {
-        Self::with(conformance::router(), false)
-    }
-
-    fn with(router: Router, compress: bool) -> Self {
-        let streams = web::Data::new(Streams::default());
-        let data = streams.clone();
-        let shared = web::Data::new(router.clone());
-        let served = router.clone();
-        let server = TestServer::start(
-            move |cfg| {
-                let router = served.clone();
-                cfg.app_data(data.clone())
-                    .app_data(shared.clone())
-                    .service(web::scope("/rpc").configure(router.rpc()))
-                    .service(web::scope("/api").configure(router.openapi()));
-            },
-            compress,
-        );
-        Conformance {
-            server,
-            streams,
-            router,
-        }
-    }
-
-    /// Opens `forever` with an hour between ticks and reads up to its first tick: a stream that
-    /// is open and idle.
-    async fn idle_stream(&self) -> Frames {
-        let response = client()
-            .get(self.server.url("/api/forever?interval_ms=3600000"))
-            .send()
-            .await
-            .unwrap();
-        let mut frames = Frames::new(response);
-        assert_eq!(
-            frames.next_within(Duration::from_secs(5)).await.as_deref(),
-            Some(INITIAL)
-        );
-        assert_eq!(
-            frames.next_within(Duration::from_secs(5)).await.as_deref(),
-            Some("event: message\ndata: {\"tick\":0}")
-        );
-        frames
-    }
-
-    async fn rpc(&self, name: &str, input: Value) -> reqwest::Response {
-        client()
-            .post(self.server.url(&format!("/rpc/{name}")))
-            .json(&json!({ "json": input }))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    fn started(&self) -> u64 {
-        self.streams.started.load(Ordering::SeqCst)
-    }
-
-    fn cleaned(&self) -> u64 {
-        self.streams.cleaned.load(Ordering::SeqCst)
-    }
-
-    /// Whether every stream started so far has run its cleanup, within `within`: as the
-    /// handlers' drop guards count, and as the router's counters (what `stats` answers) say.
-    async fn all_cleaned_within(&self, within: Duration) -> bool {
-        eventually(within, async || {
-            let router = self.router.stats();
-            self.started() > 0
-                && self.started() == self.cleaned()
-                && (router.started, router.finished) == (self.started(), self.cleaned())
-        })
-        .await
-    }
-}
-
-const INITIAL: &str = ": ";
 
 #[tokio::test]
 async fn rpc_count_sends_exactly_orpcs_bytes() {
@@ -396,7 +304,7 @@ async fn an_empty_body_means_no_input() {
 async fn an_idle_stream_is_cleaned_within_a_second_of_a_disconnect_without_keep_alive() {
     let c = Conformance::with(
         conformance::router().keep_alive(KeepAlive::default().interval(None)),
-        false,
+        Options::default(),
     );
     let frames = c.idle_stream().await;
     // The handler now waits an hour for its next tick; nothing is written.
@@ -415,7 +323,10 @@ async fn keep_alive_comments_fill_silences() {
     let keep_alive = KeepAlive::default()
         .interval(Some(Duration::from_millis(100)))
         .comment("ping");
-    let c = Conformance::with(conformance::router().keep_alive(keep_alive), false);
+    let c = Conformance::with(
+        conformance::router().keep_alive(keep_alive),
+        Options::default(),
+    );
     let mut frames = c.idle_stream().await;
     for _ in 0..3 {
         assert_eq!(
@@ -428,7 +339,10 @@ async fn keep_alive_comments_fill_silences() {
 #[tokio::test]
 async fn without_an_initial_comment_the_first_event_comes_first() {
     let keep_alive = KeepAlive::default().initial_comment(None::<&str>);
-    let c = Conformance::with(conformance::router().keep_alive(keep_alive), false);
+    let c = Conformance::with(
+        conformance::router().keep_alive(keep_alive),
+        Options::default(),
+    );
     let frames = Frames::new(c.rpc("count", json!({ "n": 1 })).await)
         .rest()
         .await;
@@ -440,7 +354,13 @@ async fn without_an_initial_comment_the_first_event_comes_first() {
 
 #[tokio::test]
 async fn behind_compress_events_still_arrive_one_by_one() {
-    let c = Conformance::with(conformance::router(), true);
+    let c = Conformance::with(
+        conformance::router(),
+        Options {
+            compress: true,
+            ..Options::default()
+        },
+    );
     let response = client()
         .get(c.server.url("/api/forever?interval_ms=3600000"))
         .header("accept-encoding", "gzip")
@@ -473,7 +393,7 @@ async fn behind_compress_events_still_arrive_one_by_one() {
 #[tokio::test]
 async fn shutdown_ends_open_streams_without_done_and_runs_their_cleanup() {
     let router = conformance::router();
-    let c = Conformance::with(router.clone(), false);
+    let c = Conformance::with(router.clone(), Options::default());
     let mut open = Vec::new();
     for _ in 0..3 {
         open.push(c.idle_stream().await);
@@ -547,7 +467,7 @@ async fn firehose() {
 
 #[tokio::test]
 async fn a_client_that_reads_nothing_pauses_the_handler() {
-    let c = Conformance::with(Router::new().procedure(firehose), false);
+    let c = Conformance::with(Router::new().procedure(firehose), Options::default());
     let response = c.rpc("firehose", Value::Null).await;
     assert_eq!(response.status(), 200);
     // Read nothing: the socket buffers fill, then actix-web stops polling the body.
@@ -654,7 +574,7 @@ async fn unchecked() {
 
 #[tokio::test]
 async fn validation_can_be_switched_off_per_procedure() {
-    let c = Conformance::with(Router::new().procedure(unchecked), false);
+    let c = Conformance::with(Router::new().procedure(unchecked), Options::default());
     let frames = Frames::new(c.rpc("unchecked", Value::Null).await)
         .rest()
         .await;
@@ -681,7 +601,7 @@ async fn summarised(input: u32) -> Summary {
 
 #[tokio::test]
 async fn the_return_value_is_validated_too() {
-    let c = Conformance::with(Router::new().procedure(summarised), false);
+    let c = Conformance::with(Router::new().procedure(summarised), Options::default());
     let ok = Frames::new(c.rpc("summarised", json!(10)).await)
         .rest()
         .await;

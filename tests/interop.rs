@@ -4,52 +4,31 @@
 //! `examples/conformance.rs` on a free 127.0.0.1 port and drive it with `RPCLink` and
 //! `ClientRetryPlugin` from `@orpc/client`, `OpenAPILink` from `@orpc/openapi-client` (with a
 //! contract built by `oc` from `@orpc/contract`), and the `eventsource` package as a WHATWG
-//! `EventSource`. The versions are pinned exactly in `tests/interop/package.json` and its lock file.
+//! `EventSource`. The versions are pinned exactly in
+//! `tests/interop/package.json` and the root lock file.
 //!
 //! This test:
 //! 1. finds the conformance binary next to this test executable
 //!    (`target/<profile>/deps/interop-*` → `target/<profile>/examples/conformance`); a plain
 //!    `cargo test` builds the examples before it runs the tests, `cargo test --test interop` alone
 //!    does not, so build it first (`cargo build --example conformance`);
-//! 2. runs `npm ci` in `tests/interop` when `node_modules` is missing or older than the lock file;
+//! 2. runs `npm ci` at the root (the npm workspace of every Node directory) when `node_modules`
+//!    is missing or older than the lock file;
 //! 3. runs `node --test` there with `CONFORMANCE_BIN` set, kills it after 120 s, and fails with
 //!    its whole output unless it exits with status 0.
 //!
 //! Run it with `cargo test --test interop`, or the JS side alone with
-//! `cd tests/interop && npm ci && CONFORMANCE_BIN=../../target/debug/examples/conformance npm test`.
+//! `npm ci && cd tests/interop && CONFORMANCE_BIN=../../target/debug/examples/conformance npm test`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-mod support;
-
+use orpc_test_support::node::{npm_ci, run_with_timeout};
+use orpc_test_support::process::example_binary;
 use orpc_test_support::tools;
-use support::node::{ensure_node_modules, run_with_timeout};
 
 const NODE_TEST_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// `target/<profile>/examples/conformance`, found from this test executable's own path.
-fn conformance_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let deps = exe
-        .parent()
-        .expect("the test executable has a parent directory");
-    let bin = deps
-        .parent()
-        .expect("the deps directory has a parent directory")
-        .join("examples")
-        .join(format!("conformance{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.is_file(),
-        "the conformance server binary is missing: {}\n\
-         `cargo test --test interop` alone does not build examples. Run `cargo test --workspace` \
-         (which builds the examples before the tests), or `cargo build --example conformance` \
-         first with the same profile.",
-        bin.display()
-    );
-    bin
-}
 
 #[test]
 fn official_js_clients_interop_with_the_conformance_server() {
@@ -60,11 +39,11 @@ fn official_js_clients_interop_with_the_conformance_server() {
     ) {
         return;
     }
-    let bin = conformance_bin();
+    let bin = example_binary("conformance");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join("interop");
-    ensure_node_modules(&dir);
+    npm_ci();
 
     let mut cmd = Command::new("node");
     cmd.arg("--test")

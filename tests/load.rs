@@ -5,11 +5,9 @@
 //! The idle and churn tests run the conformance server as its own process, so that its resident
 //! memory and open descriptors can be read from `/proc` without the test's own.
 
-mod support;
-
 use std::time::Duration;
 
-use support::ServerProcess;
+use orpc_test_support::process::ServerProcess;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

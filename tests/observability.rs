@@ -1,7 +1,5 @@
 //! Stream limits, the router's counters, per-stream spans and the slow-poll warning, over HTTP.
 
-mod support;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -9,10 +7,10 @@ use std::time::Duration;
 use actix_web::web;
 use orpc_runtime::http::Router;
 use orpc_runtime::{finally, procedure, yield_, ORPCError};
+use orpc_test_support::{client, eventually, Frames, TestServer};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{json, Value};
-use support::{client, eventually, Frames, TestServer};
 
 #[derive(Serialize, JsonSchema)]
 struct N {

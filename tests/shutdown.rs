@@ -1,12 +1,11 @@
 //! The conformance server as a process: its ready line, and a SIGTERM that ends open streams and
 //! the process within 2 s, with status 0.
 
-mod support;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{client, Frames, ServerProcess};
+use orpc_test_support::process::ServerProcess;
+use orpc_test_support::{client, Frames};
 
 #[tokio::test]
 async fn sigterm_ends_open_streams_and_exits_cleanly_within_two_seconds() {

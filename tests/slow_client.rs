@@ -2,18 +2,16 @@
 //! hold, and memory stays flat. In a binary of its own, so that the process's resident memory is
 //! this test's alone.
 
-mod support;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix_web::web;
 use orpc_runtime::http::Router;
 use orpc_runtime::{procedure, yield_};
+use orpc_test_support::TestServer;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::json;
-use support::TestServer;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 

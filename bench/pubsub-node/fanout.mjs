@@ -3,7 +3,7 @@
 // The Node counterpart of orpc-pubsub/benches/fanout.rs, driven the same way and printing the
 // same summary.
 //
-//     npm ci
+//     npm ci    # at the repository's root: one npm workspace for every Node directory
 //     node --expose-gc fanout.mjs --subscribers 10000 --rate 1 --seconds 30
 //     node --expose-gc fanout.mjs --subscribers 10000 --rate 1 --seconds 30 --mode listener
 //

@@ -1,15 +1,15 @@
-//! The client against the conformance server (`examples/conformance.rs`) over loopback HTTP:
-//! every procedure of `shared/spec/conformance.md`, error answers, and cleanup on drop.
-
-mod support;
+//! The client against the conformance server (`orpc_test_support::conformance`, which
+//! `examples/conformance.rs` serves) over loopback HTTP: every procedure of
+//! `shared/spec/conformance.md`, error answers, and cleanup on drop.
 
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use orpc_client::{Client, Error, Event, EventStream, Frame, ORPCError, ReconnectPolicy};
+use orpc_test_support::conformance::Conformance;
+use orpc_test_support::eventually;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use support::{eventually, Conformance};
 
 /// Every test gives up after this; nothing here should take more than a second or two.
 const LIMIT: Duration = Duration::from_secs(20);
@@ -150,7 +150,7 @@ async fn dropping_a_forever_stream_runs_the_servers_cleanup_within_a_second() {
     assert_eq!((server.started(), server.cleaned()), (1, 0));
     drop(stream);
     // `stats` itself, through the client, says the stream was cleaned up.
-    let cleaned = eventually(Duration::from_secs(1), || server.cleaned() == 1).await;
+    let cleaned = eventually(Duration::from_secs(1), async || server.cleaned() == 1).await;
     let stats: Value = client.call("stats", &()).await.unwrap();
     assert!(cleaned, "cleanup did not run within 1 s: {stats}");
     assert_eq!(stats, json!({"started": 1, "cleaned": 1}));
@@ -304,7 +304,7 @@ async fn stats_counts_streams_started_and_cleaned() {
         .await
         .unwrap();
     stream.collect_all().await.unwrap();
-    assert!(eventually(Duration::from_secs(1), || server.cleaned() == 1).await);
+    assert!(eventually(Duration::from_secs(1), async || server.cleaned() == 1).await);
     let after: Stats = client.call("stats", &()).await.unwrap();
     assert_eq!(
         after,
@@ -355,7 +355,7 @@ async fn events_of_the_wrong_type_end_the_stream_with_a_decode_error() {
         "{frames:?}"
     );
     // The connection closed with the stream, so the server cleaned up.
-    assert!(eventually(Duration::from_secs(1), || server.cleaned() == 1).await);
+    assert!(eventually(Duration::from_secs(1), async || server.cleaned() == 1).await);
 }
 
 #[tokio::test]

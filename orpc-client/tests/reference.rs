@@ -3,8 +3,8 @@
 //! here must give the same results from it as from our conformance server. The `consume` example
 //! must print the same lines for both, too.
 //!
-//! Needs Node.js 20+ and npm on PATH; `npm ci` runs in `tests/node-reference` when its
-//! `node_modules` is missing.
+//! Needs Node.js 20+ and npm on PATH; `npm ci` runs at the repository's root (one npm workspace
+//! for every Node directory) when its `node_modules` is missing or older than the lock file.
 
 mod support;
 
@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use orpc_client::{Client, Error, Frame, ReconnectPolicy};
+use orpc_test_support::conformance::Conformance;
 use serde_json::{json, Value};
-use support::{Conformance, NodeReference};
+use support::node_reference;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -68,7 +69,7 @@ async fn same_on_both(
     input: Value,
     last_event_id: Option<&str>,
 ) -> Option<Vec<Value>> {
-    let reference = NodeReference::start()?;
+    let reference = node_reference()?;
     let ours = Conformance::start();
     let from_ours = transcript(&ours.rpc_url(), procedure, input.clone(), last_event_id).await;
     let from_reference = transcript(&reference.rpc_url(), procedure, input, last_event_id).await;
@@ -192,7 +193,7 @@ fn consume(bin: &PathBuf, base: &str, args: &[&str]) -> (i32, String) {
 
 #[tokio::test]
 async fn consume_prints_the_same_lines_for_both_servers() {
-    let Some(reference) = NodeReference::start() else {
+    let Some(reference) = node_reference() else {
         return;
     };
     let bin = consume_bin();

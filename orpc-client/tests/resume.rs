@@ -9,9 +9,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use orpc_client::{Client, ReconnectPolicy};
+use orpc_test_support::conformance::Conformance;
 use serde::Deserialize;
 use serde_json::json;
-use support::{Conformance, CutProxy, NodeReference};
+use support::{node_reference, CutProxy};
 
 #[derive(Debug, Deserialize)]
 struct Tick {
@@ -69,7 +70,7 @@ async fn a_cut_stream_resumes_from_our_server() {
     resume_through_a_cut(server.addr).await;
     // The cut stream and the resumed one both ran their cleanup.
     assert!(
-        support::eventually(Duration::from_secs(1), || server.started() == 2
+        orpc_test_support::eventually(Duration::from_secs(1), async || server.started() == 2
             && server.cleaned() == 2)
         .await
     );
@@ -77,7 +78,7 @@ async fn a_cut_stream_resumes_from_our_server() {
 
 #[tokio::test]
 async fn a_cut_stream_resumes_from_orpcs_server() {
-    let Some(server) = NodeReference::start() else {
+    let Some(server) = node_reference() else {
         return;
     };
     resume_through_a_cut(server.addr).await;

@@ -7,61 +7,35 @@ mod support;
 #[path = "../../examples/pubsub.rs"]
 mod example;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
 use actix_web::web;
 use futures_util::StreamExt;
 use orpc_pubsub::{GapPolicy, PubSub};
+use orpc_test_support::{client, TestServer};
 use serde_json::{json, Value};
 use support::{redis_or_skip, redis_pubsub, settings, unique};
 
-/// The example's router and `pubsub` on a free loopback port, on a thread of its own; stopped
-/// when dropped.
-struct Server {
-    addr: SocketAddr,
-    handle: ServerHandle,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+/// The example's router and `pubsub` served in-process on a free loopback port; stopped when
+/// dropped.
+struct Server(TestServer);
 
 impl Server {
     fn start(pubsub: PubSub) -> Server {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let router = example::router();
-                let configure = example::configure(pubsub);
-                let server = actix_web::HttpServer::new(move || {
-                    actix_web::App::new()
-                        .configure(configure.clone())
-                        .service(web::scope("/rpc").configure(router.rpc()))
-                        .service(web::scope("/api").configure(router.openapi()))
-                })
-                .workers(1)
-                .on_connect(orpc_runtime::http::watch_disconnects)
-                .disable_signals()
-                .shutdown_timeout(1)
-                .bind("127.0.0.1:0")
-                .expect("bind a free loopback port");
-                let addr = server.addrs()[0];
-                let server = server.run();
-                tx.send((addr, server.handle())).unwrap();
-                let _ = server.await;
-            })
-        });
-        let (addr, handle) = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("server started");
-        Server {
-            addr,
-            handle,
-            thread: Some(thread),
-        }
+        let router = example::router();
+        let configure = example::configure(pubsub);
+        Server(TestServer::start(
+            move |cfg| {
+                configure(cfg);
+                cfg.service(web::scope("/rpc").configure(router.rpc()))
+                    .service(web::scope("/api").configure(router.openapi()));
+            },
+            false,
+        ))
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        self.0.url(path)
     }
 
     async fn publish(&self, channel: &str, payload: Value) -> String {
@@ -88,30 +62,6 @@ impl Server {
         assert_eq!(response.status(), 200);
         Events::new(response)
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let handle = self.handle.clone();
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(handle.stop(false))
-        })
-        .join();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
 }
 
 /// One SSE event's fields.

@@ -1,5 +1,19 @@
 //! Test support shared by every crate of the workspace. Not published.
 //!
-//! [`tools`]: one policy for the external tools some test groups need (Node.js, Chromium, Redis).
+//! - [`server`]: an actix-web server in the test's own process ([`server::TestServer`]), an HTTP
+//!   client, a reader of SSE frames, and [`server::eventually`].
+//! - [`conformance`]: the conformance server as a library, which `examples/conformance.rs` runs
+//!   and tests serve in-process.
+//! - [`process`]: the conformance example as a process of its own, for memory and descriptor
+//!   counts.
+//! - [`node`]: the npm workspace installed once, Node suites with a timeout, Node servers.
+//! - [`tools`]: one policy for the external tools some test groups need (Node.js, Chromium,
+//!   Redis).
 
+pub mod conformance;
+pub mod node;
+pub mod process;
+pub mod server;
 pub mod tools;
+
+pub use server::{client, eventually, Frames, Options, TestServer};

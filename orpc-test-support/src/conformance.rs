@@ -1,0 +1,352 @@
+//! The conformance server as a library: one procedure per behaviour of
+//! `shared/spec/conformance.md`, served under both protocols.
+//!
+//! `examples/conformance.rs` runs it as its own process ([`serve`]), for checks written in other
+//! languages against that spec:
+//!
+//! ```text
+//! cargo run --release --example conformance -- --addr 127.0.0.1:8787
+//! ```
+//!
+//! Tests serve it in-process with [`Conformance`], with its stream counters at hand.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use actix_web::web;
+use orpc_runtime::http::{self, Router};
+use orpc_runtime::{finally, procedure, yield_, LastEventId, ORPCError};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value as Json};
+
+use crate::server::{client, eventually, Frames, Options, TestServer};
+/// How many streams started and how many ran their cleanup, as the handlers' own drop guards
+/// count them. The `stats` procedure answers from the router's counters instead; the tests check
+/// that the two agree.
+#[derive(Default)]
+pub struct Streams {
+    pub started: AtomicU64,
+    pub cleaned: AtomicU64,
+}
+
+pub type Stats = web::Data<Streams>;
+
+impl Streams {
+    /// Counts a stream as started and returns the guard that counts its cleanup.
+    fn track(streams: Stats) -> orpc_runtime::CleanupGuard<impl FnOnce()> {
+        streams.started.fetch_add(1, Ordering::SeqCst);
+        finally(move || {
+            streams.cleaned.fetch_add(1, Ordering::SeqCst);
+        })
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct CountInput {
+    n: u32,
+    delay_ms: Option<u64>,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Tick {
+    i: u32,
+}
+
+/// Counts from 0 (or after the `Last-Event-ID`) to `n - 1`.
+///
+/// Each event carries its number as id and asks clients to wait 1 s before reconnecting.
+#[procedure(output = event_iterator(Tick, String), method = GET, path = "/count", tags = ["streams"])]
+async fn count(input: CountInput, last_event_id: Option<LastEventId>, streams: Stats) -> String {
+    let _cleanup = Streams::track(streams);
+    let start = last_event_id
+        .and_then(|id| id.parse::<u32>())
+        .map_or(0, |i| i.saturating_add(1));
+    let delay = Duration::from_millis(input.delay_ms.unwrap_or(0));
+    for i in start..input.n {
+        yield_!(Tick { i }, id = i, retry = Duration::from_millis(1000));
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+    }
+    "done!".to_owned()
+}
+
+#[derive(Serialize, JsonSchema)]
+struct A {
+    a: u32,
+}
+
+/// Yields one event, then fails with `BAD_REQUEST`.
+#[procedure(output = event_iterator(A), tags = ["streams"])]
+async fn fail(streams: Stats) -> Result<(), ORPCError> {
+    let _cleanup = Streams::track(streams);
+    yield_!(A { a: 1 });
+    Err(ORPCError::bad_request("nope").with_data(json!({ "x": 1 })))
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct ForeverInput {
+    interval_ms: u64,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct TickK {
+    tick: u64,
+}
+
+/// Ticks every `interval_ms`, until the client leaves.
+#[procedure(output = event_iterator(TickK), method = GET, path = "/forever", tags = ["streams"])]
+async fn forever(input: ForeverInput, streams: Stats) {
+    let _cleanup = Streams::track(streams);
+    let mut ticks = tokio::time::interval(Duration::from_millis(input.interval_ms.max(1)));
+    for tick in 0.. {
+        ticks.tick().await;
+        yield_!(TickK { tick });
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct ValidatedInput {
+    values: Vec<i64>,
+}
+
+/// The schema, not the handler, keeps `value` within 0..=100.
+#[derive(Serialize, JsonSchema)]
+struct Value {
+    #[schemars(range(min = 0, max = 100))]
+    value: i64,
+}
+
+/// Yields each value; the event schema allows 0 to 100 only.
+#[procedure(output = event_iterator(Value), tags = ["streams"])]
+async fn validated(input: ValidatedInput, streams: Stats) {
+    let _cleanup = Streams::track(streams);
+    for value in input.values {
+        yield_!(Value { value });
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct TextInput {
+    items: Vec<String>,
+}
+
+/// Yields each string unchanged.
+#[procedure(output = event_iterator(String), tags = ["streams"])]
+async fn text(input: TextInput, streams: Stats) {
+    let _cleanup = Streams::track(streams);
+    for item in input.items {
+        yield_!(item);
+    }
+}
+
+/// Yields one event, then panics.
+#[procedure(output = event_iterator(A), tags = ["streams"])]
+async fn panic(streams: Stats) {
+    let _cleanup = Streams::track(streams);
+    yield_!(A { a: 1 });
+    panic!("the conformance server's panic procedure panics on purpose");
+}
+
+#[derive(Serialize, JsonSchema)]
+struct N {
+    n: u32,
+}
+
+/// Three events with metadata; the third has an id that would forge a field.
+#[procedure(output = event_iterator(N), tags = ["streams"])]
+async fn meta(streams: Stats) {
+    let _cleanup = Streams::track(streams);
+    yield_!(N { n: 1 }, id = "α-1", comments = ["hello", "world"]);
+    yield_!(N { n: 2 }, retry = Duration::from_millis(2500));
+    yield_!(N { n: 3 }, id = "bad\nid");
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct EchoInput {
+    #[schemars(length(min = 1))]
+    name: String,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Greeting {
+    greeting: String,
+}
+
+/// Greets `name`.
+#[procedure]
+async fn echo(input: EchoInput) -> Greeting {
+    Greeting {
+        greeting: format!("hello {}", input.name),
+    }
+}
+
+#[derive(Serialize, JsonSchema)]
+struct StatsOutput {
+    started: u64,
+    cleaned: u64,
+}
+
+/// How many streams started, and how many ran their cleanup.
+#[procedure]
+async fn stats(router: web::Data<Router>) -> StatsOutput {
+    let counters = router.stats();
+    StatsOutput {
+        started: counters.started,
+        cleaned: counters.finished,
+    }
+}
+
+/// Every conformance procedure.
+pub fn router() -> Router {
+    Router::new()
+        .procedure(count)
+        .procedure(fail)
+        .procedure(forever)
+        .procedure(validated)
+        .procedure(text)
+        .procedure(panic)
+        .procedure(meta)
+        .procedure(echo)
+        .procedure(stats)
+}
+
+/// Mounts the conformance procedures as the example does: RPC under `/rpc`, OpenAPI under
+/// `/api`, with the handlers' counters (`streams`) and the router (for `stats`) as app data.
+pub fn configure(router: &Router, streams: Stats) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    let shared = web::Data::new(router.clone());
+    let router = router.clone();
+    move |cfg| {
+        cfg.app_data(streams.clone())
+            .app_data(shared.clone())
+            .service(web::scope("/rpc").configure(router.rpc()))
+            .service(web::scope("/api").configure(router.openapi()));
+    }
+}
+
+/// Serves the conformance procedures on `addr` with the library's default settings until
+/// Ctrl-C, as `examples/conformance.rs` does.
+pub async fn serve(addr: String) -> std::io::Result<()> {
+    let router = router();
+    let streams = web::Data::new(Streams::default());
+    let shared = web::Data::new(router.clone());
+    http::serve_with(router, addr, move |cfg| {
+        cfg.app_data(streams.clone()).app_data(shared.clone());
+    })
+    .await
+}
+
+/// The address from the command line, `--addr HOST:PORT`, by default `127.0.0.1:8787`.
+pub fn parse_addr(args: impl IntoIterator<Item = String>) -> Result<String, String> {
+    let mut args = args.into_iter();
+    let mut addr = "127.0.0.1:8787".to_owned();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--addr" => {
+                addr = args
+                    .next()
+                    .ok_or("--addr needs a value, e.g. --addr 127.0.0.1:8787")?
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?}; usage: conformance [--addr HOST:PORT]"
+                ))
+            }
+        }
+    }
+    Ok(addr)
+}
+
+/// The initial comment every stream opens with (the library's default).
+pub const INITIAL: &str = ": ";
+
+/// The conformance server in-process on a free loopback port, with its stream counters at hand;
+/// stopped when dropped.
+pub struct Conformance {
+    pub addr: std::net::SocketAddr,
+    pub server: TestServer,
+    streams: Stats,
+    router: Router,
+}
+
+impl Conformance {
+    /// With the default router and server options.
+    pub fn start() -> Self {
+        Self::with(router(), Options::default())
+    }
+
+    /// With `router` (the conformance router with other settings, say) and `options`.
+    pub fn with(router: Router, options: Options) -> Self {
+        let streams = web::Data::new(Streams::default());
+        let server = TestServer::with(configure(&router, streams.clone()), options);
+        Conformance {
+            addr: server.addr,
+            server,
+            streams,
+            router,
+        }
+    }
+
+    /// `http://` + the address + `path`.
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    /// The RPC base URL.
+    pub fn rpc_url(&self) -> String {
+        self.url("/rpc")
+    }
+
+    /// How many streams the handlers started, as their drop guards count.
+    pub fn started(&self) -> u64 {
+        self.streams.started.load(Ordering::SeqCst)
+    }
+
+    /// How many of them ran their cleanup.
+    pub fn cleaned(&self) -> u64 {
+        self.streams.cleaned.load(Ordering::SeqCst)
+    }
+
+    /// Calls `name` over RPC with `input`.
+    pub async fn rpc(&self, name: &str, input: Json) -> reqwest::Response {
+        client()
+            .post(self.url(&format!("/rpc/{name}")))
+            .json(&json!({ "json": input }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Opens `forever` with an hour between ticks and reads up to its first tick: a stream that
+    /// is open and idle.
+    pub async fn idle_stream(&self) -> Frames {
+        let response = client()
+            .get(self.url("/api/forever?interval_ms=3600000"))
+            .send()
+            .await
+            .unwrap();
+        let mut frames = Frames::new(response);
+        assert_eq!(
+            frames.next_within(Duration::from_secs(5)).await.as_deref(),
+            Some(INITIAL)
+        );
+        assert_eq!(
+            frames.next_within(Duration::from_secs(5)).await.as_deref(),
+            Some("event: message\ndata: {\"tick\":0}")
+        );
+        frames
+    }
+
+    /// Whether every stream started so far has run its cleanup, within `within`: as the
+    /// handlers' drop guards count, and as the router's counters (what `stats` answers) say.
+    pub async fn all_cleaned_within(&self, within: Duration) -> bool {
+        eventually(within, async || {
+            let router = self.router.stats();
+            self.started() > 0
+                && self.started() == self.cleaned()
+                && (router.started, router.finished) == (self.started(), self.cleaned())
+        })
+        .await
+    }
+}
