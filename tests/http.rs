@@ -410,6 +410,53 @@ async fn shutdown_ends_open_streams_without_done_and_runs_their_cleanup() {
     assert!(c.all_cleaned_within(Duration::from_secs(2)).await);
 }
 
+/// The library's default keep-alive, at its real interval, on paused time: a comment after each
+/// 5 s of silence, counted from the last chunk written, so an event puts the next one off.
+#[actix_web::test]
+async fn default_keep_alive_fills_each_five_seconds_of_silence_on_paused_time() {
+    use actix_web::body::MessageBody;
+
+    tokio::time::pause();
+    let router = conformance::router();
+    let app = actix_web::test::init_service(
+        actix_web::App::new()
+            .app_data(web::Data::new(Streams::default()))
+            .service(web::scope("/api").configure(router.openapi())),
+    )
+    .await;
+    let request = actix_web::test::TestRequest::get()
+        .uri("/api/forever?interval_ms=12000")
+        .to_request();
+    let response = actix_web::test::call_service(&app, request).await;
+    assert_eq!(response.status(), 200);
+    let mut body = std::pin::pin!(response.into_body());
+    let opened = tokio::time::Instant::now();
+    let mut chunks = Vec::new();
+    while chunks.len() < 7 {
+        let chunk = std::future::poll_fn(|cx| body.as_mut().poll_next(cx))
+            .await
+            .expect("the stream goes on")
+            .unwrap();
+        // To the nearest 100 ms: tokio's timers round each deadline up to the next millisecond.
+        let at = (opened.elapsed().as_millis() + 50) / 100 * 100;
+        chunks.push((at, String::from_utf8(chunk.to_vec()).unwrap()));
+    }
+    let tick = |n: u32| format!("event: message\ndata: {{\"tick\":{n}}}\n\n");
+    let keep_alive = ": \n\n".to_owned();
+    assert_eq!(
+        chunks,
+        [
+            (0, keep_alive.clone()),
+            (0, tick(0)),
+            (5_000, keep_alive.clone()),
+            (10_000, keep_alive.clone()),
+            (12_000, tick(1)),
+            (17_000, keep_alive.clone()),
+            (22_000, keep_alive),
+        ]
+    );
+}
+
 /// A stream on a connection that is not watched (no `watch_disconnects`, as behind TLS) has no
 /// connection to be woken through: it ends at shutdown through a waiter of its own.
 #[actix_web::test]

@@ -46,13 +46,15 @@ async fn ten_thousand_idle_streams_stay_small_get_keep_alives_and_clean_up_fast(
 
     let addr = server.addr.clone();
     let (opened_tx, mut opened_rx) = tokio::sync::mpsc::channel::<()>(STREAMS);
+    let (kept_tx, mut kept_rx) = tokio::sync::mpsc::channel::<bool>(STREAMS);
     let (close_tx, _) = tokio::sync::broadcast::channel::<()>(1);
     let mut tasks = tokio::task::JoinSet::new();
     let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(256));
     for _ in 0..STREAMS {
-        let (addr, opened_tx, mut close_rx, gate) = (
+        let (addr, opened_tx, kept_tx, mut close_rx, gate) = (
             addr.clone(),
             opened_tx.clone(),
+            kept_tx.clone(),
             close_tx.subscribe(),
             gate.clone(),
         );
@@ -75,7 +77,8 @@ async fn ten_thousand_idle_streams_stay_small_get_keep_alives_and_clean_up_fast(
             drop(permit);
             let _ = opened_tx.send(()).await;
             if !ticked {
-                return false;
+                let _ = kept_tx.send(false).await;
+                return;
             }
             // The next thing to arrive is the 5 s keep-alive comment.
             let after = seen.len();
@@ -87,11 +90,11 @@ async fn ten_thousand_idle_streams_stay_small_get_keep_alives_and_clean_up_fast(
                 Duration::from_secs(30),
             )
             .await;
+            let _ = kept_tx.send(kept_alive).await;
             let _ = close_rx.recv().await;
-            kept_alive
         });
     }
-    drop(opened_tx);
+    drop((opened_tx, kept_tx));
     for _ in 0..STREAMS {
         tokio::time::timeout(Duration::from_secs(90), opened_rx.recv())
             .await
@@ -106,12 +109,19 @@ async fn ten_thousand_idle_streams_stay_small_get_keep_alives_and_clean_up_fast(
     );
     assert!(per_stream <= 16 * 1024, "{per_stream} bytes per stream");
 
-    // Every stream gets its keep-alive; then all clients leave at once.
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    let _ = close_tx.send(());
+    // Every stream gets its keep-alive (each waits for it up to 30 s); then all clients leave at
+    // once.
     let mut kept_alive = 0;
+    for _ in 0..STREAMS {
+        let kept = tokio::time::timeout(Duration::from_secs(35), kept_rx.recv())
+            .await
+            .expect("every stream reports within its 30 s")
+            .expect("every stream reports");
+        kept_alive += usize::from(kept);
+    }
+    let _ = close_tx.send(());
     while let Some(result) = tasks.join_next().await {
-        kept_alive += usize::from(result.unwrap());
+        result.unwrap();
     }
     assert_eq!(
         kept_alive, STREAMS,
