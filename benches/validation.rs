@@ -10,10 +10,11 @@ use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context as TaskContext, Poll, Waker};
 
+use actix_web::test::TestRequest;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use futures_util::Stream;
+use futures_util::{FutureExt, Stream};
 use orpc_runtime::sse::Envelope;
-use orpc_runtime::{procedure, yield_, Context, Procedure, RawInput, Route};
+use orpc_runtime::{procedure, yield_, Procedure, RawInput, Route};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -51,8 +52,11 @@ async fn unbounded(input: u64) {
 }
 
 fn drain(route: &Route) -> usize {
+    let request = TestRequest::default().to_http_request();
     let frames = route
-        .encode(RawInput::Json(N.into()), &Context::new(), Envelope::Rpc)
+        .encode(RawInput::Json(N.into()), &request, Envelope::Rpc)
+        .now_or_never()
+        .expect("nothing to extract")
         .unwrap();
     let mut frames = pin!(frames);
     let mut cx = TaskContext::from_waker(Waker::noop());

@@ -1,9 +1,9 @@
-// The same mistake in a streaming procedure, whose context is extracted differently.
+// The same mistake in a streaming procedure, whose extraction is generated differently.
 use orpc_runtime::{procedure, yield_};
 
 #[procedure(output = event_iterator(String))]
-async fn greet(name: String) {
-    yield_!(format!("hello {name}"));
+async fn greet(count: u32) {
+    yield_!(format!("hello {count}"));
 }
 
 fn main() {}

@@ -7,14 +7,18 @@
 //! ```text
 //! pub struct count;
 //! impl count {
-//!     pub fn call(&self, input: In, ctx: &Context)
-//!         -> Result<EventIterator<Tick, String, impl Future<..>, impl SlotKey<..>>, ORPCError>
+//!     pub fn call(&self, input: In, req: &HttpRequest)
+//!         -> impl Future<Output = Result<
+//!             EventIterator<Tick, String, impl Future<..>, impl SlotKey<..>>, ORPCError>>
 //!     {
-//!         let last: Option<LastEventId> = FromContext::from_context(ctx)?;
-//!         thread_local! { static SLOT: SlotCell<Tick> = .. }
-//!         struct Slot; // impl SlotKey for Slot: the thread-local above, and `fallible`
-//!         let yielder = Yielder::<Slot>::new();
-//!         Ok(EventIterator::<_, _, _, Slot>::new(async move body))
+//!         let last = extract::<Option<LastEventId>>(req); // FromRequest, not yet awaited
+//!         async move {
+//!             let last = last.await?;
+//!             thread_local! { static SLOT: SlotCell<Tick> = .. }
+//!             struct Slot; // impl SlotKey for Slot: the thread-local above, and `fallible`
+//!             let yielder = Yielder::<Slot>::new();
+//!             Ok(EventIterator::<_, _, _, Slot>::new(async move body))
+//!         }
 //!     }
 //! }
 //! impl Procedure for count { .. }
@@ -73,7 +77,7 @@ fn fallback(mut original: ItemFn, error: syn::Error) -> TokenStream {
 
 fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
     let rt = quote!(::orpc_runtime);
-    let ctx = Ident::new("__orpc_ctx", Span::mixed_site());
+    let req = Ident::new("__orpc_req", Span::mixed_site());
     let out = Ident::new("__orpc_out", Span::mixed_site());
     let Procedure {
         vis,
@@ -90,8 +94,21 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
         Some((pat, ty)) => (pat.to_token_stream(), ty.to_token_stream()),
         None => (quote!(_), quote!(())),
     };
+    // Each extractor starts while `call` still has the request; the futures are awaited in order
+    // before the body runs. An extractor's diagnostic points at its parameter's type.
+    let extracting: Vec<_> = (0..p.context.len())
+        .map(|i| Ident::new(&format!("__orpc_extracting_{i}"), Span::mixed_site()))
+        .collect();
+    let start_extracting = p.context.iter().zip(&extracting).map(|((_, ty), var)| {
+        let ty_span = ty.span();
+        quote_spanned! {ty_span=>
+            ::orpc_runtime::__private::extractor::<#ty>();
+            let #var = ::orpc_runtime::__private::extract::<#ty>(#req);
+        }
+    });
+    let start_extracting = quote!(#(#start_extracting)*);
     let context_pats: Vec<_> = p.context.iter().map(|(pat, _)| pat).collect();
-    let context_tys: Vec<_> = p.context.iter().map(|(_, ty)| ty).collect();
+    let extracted = quote!(#(let #context_pats = #extracting.await?;)*);
 
     // Converts the body's value into `Result<_, ORPCError>`, blaming the declared return type.
     // The path is written out, not spliced, so that it carries that span too.
@@ -135,21 +152,19 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
 
     let call = match &p.kind {
         Kind::Plain => quote! {
-            /// Runs the procedure. Context parameters are extracted before the returned future
-            /// starts.
+            /// Runs the procedure. Its other parameters are extracted from `req` first, as
+            /// actix-web extractors; a failure there is the call's error, before the body runs.
             #(#attrs)*
             #vis fn call(
                 &self,
                 #input_pat: #input_ty,
-                #ctx: &#rt::Context,
+                #req: &#rt::__private::HttpRequest,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<#output, #rt::ORPCError>,
             > + use<> {
-                let #ctx = (|| -> ::core::result::Result<_, #rt::ORPCError> {
-                    ::core::result::Result::Ok((#(<#context_tys as #rt::FromContext>::from_context(#ctx)?,)*))
-                })();
+                #start_extracting
                 async move {
-                    let (#(#context_pats,)*) = #ctx?;
+                    #extracted
                     #run_body
                 }
             }
@@ -159,25 +174,29 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
                 ::orpc_runtime::__private::returns::<#output, #done>();
             };
             quote! {
-            /// Starts the procedure's event iterator. Context parameters are extracted first, so
-            /// a failure there is an error before any event.
+            /// Starts the procedure's event iterator. Its other parameters are extracted from
+            /// `req` first, as actix-web extractors; a failure there is an error before any event.
             #(#attrs)*
             #vis fn call(
                 &self,
                 #input_pat: #input_ty,
-                #ctx: &#rt::Context,
-            ) -> ::core::result::Result<
-                #rt::EventIterator<
-                    #event,
-                    #output,
-                    impl ::core::future::Future<Output = #ret> + use<>,
-                    impl #rt::__private::SlotKey<Event = #event, Output = #ret, Done = #output>
-                        + use<>,
+                #req: &#rt::__private::HttpRequest,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    #rt::EventIterator<
+                        #event,
+                        #output,
+                        impl ::core::future::Future<Output = #ret> + use<>,
+                        impl #rt::__private::SlotKey<Event = #event, Output = #ret, Done = #output>
+                            + use<>,
+                    >,
+                    #rt::ORPCError,
                 >,
-                #rt::ORPCError,
-            > {
+            > + use<> {
                 #check_return
-                #(let #context_pats = <#context_tys as #rt::FromContext>::from_context(#ctx)?;)*
+                #start_extracting
+                async move {
+                #extracted
                 ::std::thread_local! {
                     static __ORPC_SLOT: #rt::__private::SlotCell<#event> =
                         const { #rt::__private::SlotCell::new() };
@@ -203,6 +222,7 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
                 ::core::result::Result::Ok(#rt::EventIterator::<_, _, _, __OrpcSlot>::new(
                     #rt::__private::body::<#ret, _>(async move #body),
                 ))
+                }
             }
             }
         }

@@ -99,6 +99,16 @@ pub fn check(args: Args, item: ItemFn) -> syn::Result<Procedure> {
                 let is_input = matches!(&*typed.pat, Pat::Ident(p) if p.ident == "input" || p.ident == "_input");
                 let param = ((*typed.pat).clone(), (*typed.ty).clone());
                 if !is_input {
+                    if let Some(reader) = body_reader(&typed.ty) {
+                        errors.push(
+                            typed.ty.span(),
+                            format!(
+                                "`{reader}` would read the request body, but the body is the \
+                                 procedure's input: name this parameter `input` to receive it, \
+                                 deserialized and checked against its schema"
+                            ),
+                        );
+                    }
                     context.push(param);
                 } else if input.replace(param).is_some() {
                     errors.push(typed.pat.span(), "only one parameter can be the `input`");
@@ -278,4 +288,16 @@ impl Errors {
     pub fn finish(self) -> syn::Result<()> {
         self.0.map_or(Ok(()), Err)
     }
+}
+
+/// The actix-web extractors that read the request body, by the last segment of their path: as
+/// a procedure's non-input parameter they would see an empty body, since the input took it.
+fn body_reader(ty: &Type) -> Option<String> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?.ident.to_string();
+    ["String", "Bytes", "Json", "Form", "Payload"]
+        .contains(&last.as_str())
+        .then_some(last)
 }

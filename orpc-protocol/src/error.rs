@@ -290,45 +290,6 @@ impl schemars::JsonSchema for ORPCError {
     }
 }
 
-/// An `ORPCError` is an actix-web error: a plain handler can return it with `?`, and the response
-/// has the error's status (500 when it is not an error status) and oRPC's error object as its JSON
-/// body, as an oRPC server sends it over the OpenAPI protocol.
-///
-/// ```
-/// use actix_web::{body::to_bytes, test, web, App};
-/// use orpc_protocol::ORPCError;
-///
-/// async fn find() -> Result<String, ORPCError> {
-///     Err(ORPCError::not_found("no such room"))
-/// }
-///
-/// # #[actix_web::main]
-/// # async fn main() {
-/// let app = test::init_service(App::new().route("/rooms/1", web::get().to(find))).await;
-/// let response = test::call_service(&app, test::TestRequest::get().uri("/rooms/1").to_request()).await;
-/// assert_eq!(response.status(), 404);
-/// let body = to_bytes(response.into_body()).await.unwrap();
-/// assert_eq!(&body[..], br#"{"defined":false,"code":"NOT_FOUND","status":404,"message":"no such room"}"#);
-/// # }
-/// ```
-#[cfg(feature = "actix-web")]
-impl actix_web::ResponseError for ORPCError {
-    fn status_code(&self) -> actix_web::http::StatusCode {
-        actix_web::http::StatusCode::from_u16(self.status)
-            .ok()
-            .filter(|status| status.is_client_error() || status.is_server_error())
-            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
-    fn error_response(&self) -> actix_web::HttpResponse {
-        // Serialized straight from the struct, to keep oRPC's field order.
-        let json = serde_json::to_vec(self).expect("the error object always serializes");
-        actix_web::HttpResponse::build(self.status_code())
-            .content_type("application/json")
-            .body(json)
-    }
-}
-
 impl fmt::Display for ORPCError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({}): {}", self.code, self.status, self.message)

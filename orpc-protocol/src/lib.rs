@@ -29,7 +29,8 @@
 //! - `schemars`: `JsonSchema` for [`ORPCError`], so that documents such as an OpenAPI
 //!   description can name the error object.
 //! - `actix-web`: `ResponseError` for [`ORPCError`], so that `?` works in plain actix-web
-//!   handlers and the response body is oRPC's error object.
+//!   handlers and the response body is oRPC's error object; `ORPCError::from_actix`, as an
+//!   extractor's failure is answered; and [`LastEventId`] as an extractor.
 //!
 //! [`orpc-runtime`]: https://docs.rs/orpc-runtime
 //! [`orpc-client`]: https://docs.rs/orpc-client
@@ -37,6 +38,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "actix-web")]
+mod actix;
 mod envelope;
 mod error;
 mod event;

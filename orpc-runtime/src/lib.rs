@@ -5,7 +5,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use orpc_runtime::{procedure, yield_, finally, Context, Frame, LastEventId, ORPCError};
+//! use orpc_runtime::{procedure, yield_, finally, Frame, LastEventId, ORPCError};
 //! use serde::{Deserialize, Serialize};
 //! use schemars::JsonSchema;
 //!
@@ -27,9 +27,13 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
+//! use actix_web::test::TestRequest;
 //! use futures_util::StreamExt;
 //!
-//! let frames: Vec<_> = count.call(CountInput { n: 2 }, &Context::new()).unwrap().collect().await;
+//! // Called directly, as in a test: the request is where the other parameters come from.
+//! let request = TestRequest::default().insert_header(("last-event-id", "0")).to_http_request();
+//! let stream = count.call(CountInput { n: 3 }, &request).await.unwrap();
+//! let frames: Vec<_> = stream.collect().await;
 //! assert!(matches!(&frames[..], [Frame::Event(_), Frame::Event(_), Frame::Done(s)] if s == "done!"));
 //! # }
 //! ```
@@ -47,7 +51,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod context;
 pub mod http;
 mod input;
 mod procedure;
@@ -55,7 +58,6 @@ pub mod schema;
 pub mod sse;
 pub mod stream;
 
-pub use context::{Context, FromContext};
 pub use http::EncodedFrames;
 pub use input::RawInput;
 pub use orpc_protocol::{Event, EventId, EventMeta, Frame, InvalidMeta, LastEventId, ORPCError};
@@ -88,9 +90,13 @@ pub mod __private;
 /// the name in the value namespace: a local variable or parameter with the same name in the same
 /// module is read as the struct and fails to compile, so give it another name.
 ///
-/// - The parameter named `input` is the procedure's input, deserialized with serde. Every other
-///   parameter is taken from the request through [`FromContext`]: `Option<LastEventId>`,
-///   `actix_web::web::Data<T>`, `HeaderMap`, `HttpRequest`, [`Context`].
+/// - The parameter named `input` is the procedure's input, deserialized with serde and checked
+///   against its schema. Every other parameter is an actix-web extractor (`FromRequest`, which
+///   may be async): `Option<LastEventId>`, `web::Data<T>`, `web::ReqData<T>`, `web::Query<T>`,
+///   `HttpRequest`, third-party ones such as `BearerAuth`, or your own. They are extracted in
+///   order before the body runs; one that fails is the call's error response, with the
+///   extractor's HTTP status and the common code for it (401 is `UNAUTHORIZED`), and the handler
+///   never starts. The request body is the input, so extractors that read the body see it empty.
 /// - The fn may return `T` or `Result<T, E>` where `E: Into<ORPCError>`; `?` works anywhere.
 /// - In a streaming procedure, [`yield_!`] sends an event; `return` (or the tail value) ends the
 ///   stream with a `done` event carrying the value; an error ends it with an `error` event; a
@@ -115,7 +121,8 @@ pub mod __private;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let out = echo.call(Name { name: "ada".into() }, &orpc_runtime::Context::new()).await.unwrap();
+/// let request = actix_web::test::TestRequest::default().to_http_request();
+/// let out = echo.call(Name { name: "ada".into() }, &request).await.unwrap();
 /// assert_eq!(out.greeting, "hello ada");
 /// # }
 /// ```

@@ -6,8 +6,9 @@ use std::cell::Cell;
 use std::pin::pin;
 use std::task::{Context as TaskContext, Poll, Waker};
 
+use futures_util::FutureExt;
 use futures_util::Stream;
-use orpc_runtime::{finally, procedure, yield_, Context, Frame};
+use orpc_runtime::{finally, procedure, yield_, Frame};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -67,7 +68,10 @@ async fn ticks(input: u64) -> u64 {
 fn yielding_an_event_does_not_allocate() {
     const WARM_UP: u64 = 10;
     const MEASURED: u64 = 10_000;
-    let mut stream = pin!(ticks.call(WARM_UP + MEASURED, &Context::new()).unwrap());
+    let request = actix_web::test::TestRequest::default().to_http_request();
+    // With no parameter to extract, the stream starts at the first poll.
+    let starting = ticks.call(WARM_UP + MEASURED, &request).now_or_never();
+    let mut stream = pin!(starting.expect("nothing to wait for").unwrap());
     let mut cx = TaskContext::from_waker(Waker::noop());
     let mut next = || loop {
         match stream.as_mut().poll_next(&mut cx) {

@@ -5,11 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
-use orpc_runtime::{
-    finally, finally_async, procedure, yield_, Context, Frame, LastEventId, ORPCError,
-};
+use orpc_runtime::{finally, finally_async, procedure, yield_, Frame, LastEventId, ORPCError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+/// A request with nothing in it, as a direct call in a test passes.
+fn req() -> actix_web::HttpRequest {
+    actix_web::test::TestRequest::default().to_http_request()
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 struct Tick {
@@ -111,7 +114,7 @@ async fn cleanups_during<F: std::future::Future<Output = ()>>(f: F) -> usize {
 #[tokio::test]
 async fn completes_with_done_and_metadata() {
     let cleaned = cleanups_during(async {
-        let frames = collect(count.call(input(3), &Context::new()).unwrap()).await;
+        let frames = collect(count.call(input(3), &req()).await.unwrap()).await;
         assert_eq!(ids(&frames), [0, 1, 2]);
         let Frame::Event(first) = &frames[0] else {
             panic!("{frames:?}")
@@ -127,8 +130,10 @@ async fn completes_with_done_and_metadata() {
 #[tokio::test]
 async fn resumes_after_the_last_event_id() {
     let cleaned = cleanups_during(async {
-        let ctx = Context::new().with_last_event_id(LastEventId::new("1"));
-        let frames = collect(count.call(input(4), &ctx).unwrap()).await;
+        let req = actix_web::test::TestRequest::default()
+            .insert_header(("last-event-id", "1"))
+            .to_http_request();
+        let frames = collect(count.call(input(4), &req).await.unwrap()).await;
         assert_eq!(ids(&frames), [2, 3]);
     })
     .await;
@@ -145,8 +150,9 @@ async fn early_return_ends_with_its_value() {
                         stop_at: Some(2),
                         ..input(5)
                     },
-                    &Context::new(),
+                    &req(),
                 )
+                .await
                 .unwrap(),
         )
         .await;
@@ -167,8 +173,9 @@ async fn question_mark_converts_the_error() {
                         fail_at: Some(1),
                         ..input(5)
                     },
-                    &Context::new(),
+                    &req(),
                 )
+                .await
                 .unwrap(),
         )
         .await;
@@ -195,8 +202,9 @@ async fn a_panic_becomes_an_internal_error() {
                         panic_at: Some(1),
                         ..input(5)
                     },
-                    &Context::new(),
+                    &req(),
                 )
+                .await
                 .unwrap(),
         )
         .await;
@@ -204,7 +212,7 @@ async fn a_panic_becomes_an_internal_error() {
         assert_eq!(frames.last(), Some(&Frame::Error(ORPCError::internal())));
         // The thread survived; the procedure still works.
         assert_eq!(
-            ids(&collect(count.call(input(1), &Context::new()).unwrap()).await),
+            ids(&collect(count.call(input(1), &req()).await.unwrap()).await),
             [0]
         );
     })
@@ -231,7 +239,7 @@ async fn fails_to_convert() -> Result<String, Unconvertible> {
 
 #[tokio::test]
 async fn a_panic_while_converting_the_error_becomes_an_internal_error() {
-    let frames = collect(fails_to_convert.call((), &Context::new()).unwrap()).await;
+    let frames = collect(fails_to_convert.call((), &req()).await.unwrap()).await;
     assert_eq!(ids(&frames), [0]);
     assert_eq!(frames.last(), Some(&Frame::Error(ORPCError::internal())));
     assert_eq!(frames.len(), 2);
@@ -240,7 +248,7 @@ async fn a_panic_while_converting_the_error_becomes_an_internal_error() {
 #[tokio::test]
 async fn dropping_mid_stream_runs_cleanup_once() {
     let cleaned = cleanups_during(async {
-        let mut stream = Box::pin(count.call(input(1000), &Context::new()).unwrap());
+        let mut stream = Box::pin(count.call(input(1000), &req()).await.unwrap());
         assert!(matches!(stream.next().await, Some(Frame::Event(_))));
         drop(stream);
     })
@@ -261,7 +269,7 @@ async fn idle() {
 
 #[tokio::test]
 async fn dropping_while_suspended_in_an_await_runs_cleanup() {
-    let mut stream = Box::pin(idle.call((), &Context::new()).unwrap());
+    let mut stream = Box::pin(idle.call((), &req()).await.unwrap());
     assert!(matches!(stream.next().await, Some(Frame::Event(_))));
     assert!(
         stream.next().now_or_never().is_none(),
@@ -292,7 +300,7 @@ async fn meta() {
 
 #[tokio::test]
 async fn refused_metadata_ends_the_stream_without_sending_it() {
-    let frames: Vec<_> = meta.call((), &Context::new()).unwrap().collect().await;
+    let frames: Vec<_> = meta.call((), &req()).await.unwrap().collect().await;
     assert_eq!(frames.len(), 3, "{frames:?}");
     let Frame::Event(first) = &frames[0] else {
         panic!()
@@ -334,7 +342,8 @@ async fn shapes(input: Vec<u32>) -> usize {
 #[tokio::test]
 async fn yield_in_statement_expression_and_macro_position() {
     let frames: Vec<_> = shapes
-        .call(vec![7, 0, 2], &Context::new())
+        .call(vec![7, 0, 2], &req())
+        .await
         .unwrap()
         .collect()
         .await;
@@ -361,9 +370,11 @@ async fn racing() {
 
 #[procedure(output = event_iterator(u32))]
 async fn nested(input: u32) {
-    // A body that drives another stream of its own procedure.
+    // A body that drives another stream of its own procedure. Starting it is a future whose
+    // output holds this very body, so recursion boxes both, as any recursive `async fn` does.
     if input > 0 {
-        let mut inner = Box::pin(nested.call(input - 1, &Context::new()).unwrap());
+        let starting = Box::pin(nested.call(input - 1, &req()).map(|s| s.map(Box::pin)));
+        let mut inner = starting.await.unwrap();
         while let Some(frame) = inner.next().await {
             if let Frame::Event(e) = frame {
                 yield_!(e.data);
@@ -375,9 +386,9 @@ async fn nested(input: u32) {
 
 #[tokio::test]
 async fn recursion_and_joins_keep_every_event() {
-    let frames: Vec<_> = racing.call((), &Context::new()).unwrap().collect().await;
+    let frames: Vec<_> = racing.call((), &req()).await.unwrap().collect().await;
     assert_eq!(frames.len(), 3);
-    let frames: Vec<_> = nested.call(3, &Context::new()).unwrap().collect().await;
+    let frames: Vec<_> = nested.call(3, &req()).await.unwrap().collect().await;
     let values: Vec<_> = frames
         .iter()
         .filter_map(|f| match f {
@@ -402,7 +413,7 @@ async fn with_async_cleanup() {
 
 #[tokio::test]
 async fn async_cleanup_runs_to_completion_after_the_stream_ends() {
-    let mut stream = Box::pin(with_async_cleanup.call((), &Context::new()).unwrap());
+    let mut stream = Box::pin(with_async_cleanup.call((), &req()).await.unwrap());
     assert!(stream.next().await.is_some());
     drop(stream);
     assert_eq!(
@@ -436,11 +447,42 @@ async fn echo(input: Name) -> Result<Greeting, ORPCError> {
 
 struct Hits(Arc<AtomicUsize>);
 
-impl orpc_runtime::FromContext for Hits {
-    fn from_context(_: &Context) -> Result<Self, ORPCError> {
+impl actix_web::FromRequest for Hits {
+    type Error = ORPCError;
+    type Future = std::future::Ready<Result<Self, ORPCError>>;
+
+    fn from_request(_: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         static HITS: std::sync::OnceLock<Arc<AtomicUsize>> = std::sync::OnceLock::new();
-        Ok(Hits(HITS.get_or_init(Default::default).clone()))
+        std::future::ready(Ok(Hits(HITS.get_or_init(Default::default).clone())))
     }
+}
+
+/// An extractor that has to wait, as one asking a session store would, and then refuses.
+struct SignedIn;
+
+impl actix_web::FromRequest for SignedIn {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let token = req.headers().get("authorization").cloned();
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            match token {
+                Some(token) if token == "Bearer ada" => Ok(SignedIn),
+                _ => Err(actix_web::error::ErrorUnauthorized("sign in first")),
+            }
+        })
+    }
+}
+
+/// Counts how often its body starts.
+static GUARDED_STARTS: AtomicUsize = AtomicUsize::new(0);
+
+#[procedure(output = event_iterator(u32))]
+async fn guarded(_user: SignedIn) {
+    GUARDED_STARTS.fetch_add(1, Ordering::SeqCst);
+    yield_!(1);
 }
 
 #[procedure]
@@ -450,9 +492,7 @@ async fn counter(hits: Hits) -> usize {
 
 #[tokio::test]
 async fn plain_procedures_return_values_and_errors() {
-    let ok = echo
-        .call(Name { name: "ada".into() }, &Context::new())
-        .await;
+    let ok = echo.call(Name { name: "ada".into() }, &req()).await;
     assert_eq!(
         ok,
         Ok(Greeting {
@@ -464,34 +504,59 @@ async fn plain_procedures_return_values_and_errors() {
             Name {
                 name: String::new(),
             },
-            &Context::new(),
+            &req(),
         )
         .await
         .unwrap_err();
     assert_eq!((err.code.as_ref(), err.status), ("BAD_REQUEST", 400));
-    assert_eq!(counter.call((), &Context::new()).await, Ok(1));
-    assert_eq!(counter.call((), &Context::new()).await, Ok(2));
+    assert_eq!(counter.call((), &req()).await, Ok(1));
+    assert_eq!(counter.call((), &req()).await, Ok(2));
 }
 
+struct NotRegistered;
+
 #[procedure(output = event_iterator(u32))]
-async fn needs_request(_req: actix_web::HttpRequest) {
+async fn needs_app_data(_data: actix_web::web::Data<NotRegistered>) {
     yield_!(1);
 }
 
 #[tokio::test]
-async fn context_extraction_fails_before_the_stream_starts() {
-    let err = needs_request
-        .call((), &Context::new())
-        .err()
-        .expect("no request to extract");
-    assert_eq!(err.code, "INTERNAL_SERVER_ERROR");
+async fn a_failed_extraction_is_the_error_and_the_body_never_starts() {
+    // Missing app data is the server's mistake: 500, with oRPC's message, not actix-web's.
+    let Err(err) = needs_app_data.call((), &req()).await else {
+        panic!("no app data to extract");
+    };
+    assert_eq!(
+        (err.code.as_str(), err.status, err.message.as_str()),
+        ("INTERNAL_SERVER_ERROR", 500, "Internal Server Error")
+    );
+
+    // An async extractor's refusal keeps its status and message, with the common code.
+    let Err(err) = guarded.call((), &req()).await else {
+        panic!("not signed in");
+    };
+    assert_eq!(
+        (err.code.as_str(), err.status, err.message.as_str()),
+        ("UNAUTHORIZED", 401, "sign in first")
+    );
+    assert_eq!(GUARDED_STARTS.load(Ordering::SeqCst), 0);
+
+    let signed_in = actix_web::test::TestRequest::default()
+        .insert_header(("authorization", "Bearer ada"))
+        .to_http_request();
+    let frames: Vec<_> = guarded.call((), &signed_in).await.unwrap().collect().await;
+    assert!(
+        matches!(&frames[..], [Frame::Event(e), Frame::Done(())] if e.data == 1),
+        "{frames:?}"
+    );
+    assert_eq!(GUARDED_STARTS.load(Ordering::SeqCst), 1);
 }
 
-#[test]
-fn streams_are_send_when_their_body_is() {
+#[tokio::test]
+async fn streams_are_send_when_their_body_is() {
     fn assert_send<T: Send>(_: &T) {}
-    let stream = count.call(input(1), &Context::new()).unwrap();
+    let stream = count.call(input(1), &req()).await.unwrap();
     assert_send(&stream);
-    let plain = echo.call(Name { name: "x".into() }, &Context::new());
+    let plain = echo.call(Name { name: "x".into() }, &req());
     assert_send(&plain);
 }

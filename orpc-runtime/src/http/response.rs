@@ -310,7 +310,7 @@ impl SseBody {
 /// ```
 /// use futures_util::StreamExt;
 /// use orpc_runtime::sse::Envelope;
-/// use orpc_runtime::{procedure, yield_, Context, Procedure, RawInput};
+/// use orpc_runtime::{procedure, yield_, Procedure, RawInput};
 ///
 /// #[procedure(output = event_iterator(u32))]
 /// async fn two() {
@@ -321,8 +321,10 @@ impl SseBody {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let route = two.into_route();
+/// let request = actix_web::test::TestRequest::default().to_http_request();
 /// let chunks: Vec<_> = route
-///     .encode(RawInput::Json(serde_json::Value::Null), &Context::new(), Envelope::Plain)
+///     .encode(RawInput::Json(serde_json::Value::Null), &request, Envelope::Plain)
+///     .await
 ///     .unwrap()
 ///     .collect()
 ///     .await;

@@ -26,7 +26,7 @@ use super::stats::{Counters, StreamStats};
 use crate::procedure::Handler;
 use crate::schema::ApiInfo;
 use crate::sse::{Envelope, KeepAlive};
-use crate::{Context, ORPCError, Procedure, RawInput, Route};
+use crate::{ORPCError, Procedure, RawInput, Route};
 
 /// The default request body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -292,9 +292,8 @@ impl Router {
         req: &HttpRequest,
         envelope: Envelope,
     ) -> HttpResponse {
-        let ctx = Context::from_request(req);
         match &route.handler {
-            Handler::Plain(handler) => match handler(input, &ctx).await {
+            Handler::Plain(handler) => match handler(input, req).await {
                 Ok(json) => HttpResponse::Ok()
                     .content_type("application/json")
                     .body(envelope.wrap(json)),
@@ -306,7 +305,7 @@ impl Router {
                         .with_message("Too many open streams; retry later");
                     return error_response(&error, envelope);
                 };
-                match handler(input, &ctx, route.validate_events) {
+                match handler(input, req, route.validate_events).await {
                     Ok(source) => {
                         let body = SseBody::new(
                             source,
