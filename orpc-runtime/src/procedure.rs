@@ -172,7 +172,9 @@ impl Route {
         self
     }
 
-    /// Serves the procedure's OpenAPI route with this method (default `POST`).
+    /// Serves the procedure's OpenAPI route with this method (default `POST`): `GET`, `POST`,
+    /// `PUT`, `PATCH` or `DELETE`. A router refuses any other when the route is registered
+    /// ([`RouteError::UnknownMethod`](crate::http::RouteError::UnknownMethod)).
     pub fn with_method(mut self, method: &'static str) -> Self {
         self.method = Some(method);
         self

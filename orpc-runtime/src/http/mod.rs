@@ -27,6 +27,7 @@
 mod disconnect;
 mod input;
 mod response;
+mod route_error;
 mod router;
 mod serve;
 mod shutdown;
@@ -35,6 +36,7 @@ mod stats;
 pub use disconnect::watch_disconnects;
 pub(crate) use input::decode_body as decode_body_for_fuzzing;
 pub use response::{EncodedFrames, SLOW_POLL};
+pub use route_error::RouteError;
 pub(crate) use router::openapi_path;
 pub use router::Router;
 pub use serve::{serve, serve_with};

@@ -21,6 +21,7 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use super::disconnect::DisconnectWatch;
 use super::input::{decode_body, read_body};
 use super::response::{Shared, SseBody, SseSettings};
+use super::route_error::{route_shape, RouteError, METHODS};
 use super::shutdown::ShutdownSignal;
 use super::stats::{Counters, StreamStats};
 use crate::procedure::Handler;
@@ -90,17 +91,96 @@ impl Router {
         }
     }
 
-    /// Registers a procedure under its name. A later procedure with the same name replaces it.
+    /// Registers a procedure under its name.
+    ///
+    /// # Panics
+    ///
+    /// When the procedure cannot be reached as registered: another procedure has its name or its
+    /// OpenAPI method and path (see [`RouteError`]). That is a mistake in the program, found
+    /// when the router is built at startup, as axum's `Router::route` panics on overlapping
+    /// routes; [`Router::try_procedure`] returns the error instead.
+    ///
+    /// ```should_panic
+    /// use orpc_runtime::http::Router;
+    ///
+    /// #[orpc_runtime::procedure(path = "/tick")]
+    /// async fn tick() -> u32 { 1 }
+    ///
+    /// #[orpc_runtime::procedure(path = "/tick")]
+    /// async fn tock() -> u32 { 2 }
+    ///
+    /// // Panics: procedures "tick" and "tock" are both served at OpenAPI route `POST /tick`; ...
+    /// let router = Router::new().procedure(tick).procedure(tock);
+    /// # let _ = router;
+    /// ```
+    #[track_caller]
     pub fn procedure(self, procedure: impl Procedure) -> Self {
         self.route(procedure.into_route())
     }
 
+    /// Registers a procedure under its name, or says why it cannot be reached as registered.
+    /// On error the router is dropped: refusing a procedure means the program is wrong.
+    ///
+    /// ```
+    /// use orpc_runtime::http::{RouteError, Router};
+    ///
+    /// #[orpc_runtime::procedure]
+    /// async fn status() -> u32 { 1 }
+    ///
+    /// mod v2 {
+    ///     #[orpc_runtime::procedure]
+    ///     pub async fn status() -> u32 { 1 }
+    /// }
+    ///
+    /// let refused = Router::new().procedure(status).try_procedure(v2::status);
+    /// assert_eq!(refused.err(), Some(RouteError::DuplicateName { name: "status" }));
+    /// ```
+    pub fn try_procedure(self, procedure: impl Procedure) -> Result<Self, RouteError> {
+        self.try_route(procedure.into_route())
+    }
+
     /// Registers an already erased procedure.
-    pub fn route(mut self, route: Route) -> Self {
+    ///
+    /// # Panics
+    ///
+    /// As [`Router::procedure`] does.
+    #[track_caller]
+    pub fn route(self, route: Route) -> Self {
+        match self.try_route(route) {
+            Ok(router) => router,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// Registers an already erased procedure, or says why it cannot be reached as registered.
+    pub fn try_route(mut self, route: Route) -> Result<Self, RouteError> {
+        let method = route.method.unwrap_or("POST");
+        if !METHODS.contains(&method) {
+            return Err(RouteError::UnknownMethod {
+                name: route.name,
+                method,
+            });
+        }
+        if self.inner.routes.contains_key(route.name) {
+            return Err(RouteError::DuplicateName { name: route.name });
+        }
+        let path = openapi_path(&route);
+        let shape = route_shape(&path);
+        let taken = self.inner.routes.values().find(|other| {
+            other.method.unwrap_or("POST") == method && route_shape(&openapi_path(other)) == shape
+        });
+        if let Some(first) = taken {
+            return Err(RouteError::DuplicateOpenApiRoute {
+                method,
+                path,
+                first: first.name,
+                second: route.name,
+            });
+        }
         Arc::make_mut(&mut self.inner)
             .routes
             .insert(route.name, Arc::new(route));
-        self
+        Ok(self)
     }
 
     /// Sets the keep-alive and initial comments of event-iterator responses.
