@@ -1,10 +1,16 @@
-//! What the router refuses: two procedures that one request could not tell apart are an error
-//! when the router is built; an unknown method too.
+//! What the router refuses, and what it leaves alone: two procedures that one request could not
+//! tell apart are an error when the router is built; an unknown method too; and the OpenAPI
+//! routes, mounted beside an app's own, leave the app its own 404.
+
+mod support;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use actix_web::{web, HttpResponse};
 use orpc_runtime::http::{RouteError, Router};
 use orpc_runtime::{procedure, Procedure};
+use serde_json::{json, Value};
+use support::{client, TestServer};
 
 #[procedure]
 async fn status() -> u32 {
@@ -45,6 +51,17 @@ async fn room_by_id(input: RoomId) -> u32 {
 #[procedure(method = PUT, path = "/rooms/{room}")]
 async fn rename_room(input: Room) -> u32 {
     let _ = input;
+    3
+}
+
+#[procedure(method = GET, path = "/lobby")]
+async fn lobby() -> u32 {
+    1
+}
+
+/// The method given as a string, as `#[procedure]` also accepts it.
+#[procedure(method = "DELETE", path = "/lobby")]
+async fn close_lobby() -> u32 {
     3
 }
 
@@ -122,4 +139,100 @@ fn a_method_the_router_does_not_serve_is_refused() {
         let _ = Router::new().route(v2::status.into_route().with_method("get"));
     });
     assert!(message.contains("unknown method \"get\""), "{message}");
+}
+
+/// The app's own default service: a body no one could mistake for oRPC's.
+async fn app_not_found() -> HttpResponse {
+    HttpResponse::NotFound().body("the app's own 404")
+}
+
+async fn get(server: &TestServer, path: &str) -> (u16, String) {
+    let response = client().get(server.url(path)).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn openapi_routes_at_the_root_leave_the_app_its_own_404() {
+    let router = Router::new().procedure(lobby).procedure(close_lobby);
+    let server = TestServer::start(
+        move |cfg| {
+            // The app's default first, then the procedures' routes: those must not replace it.
+            cfg.default_service(web::to(app_not_found))
+                .route("/health", web::get().to(|| async { "ok" }));
+            router.openapi()(cfg);
+        },
+        false,
+    );
+    assert_eq!(get(&server, "/health").await, (200, "ok".into()));
+    assert_eq!(get(&server, "/lobby").await, (200, "1".into()));
+    let delete = client().delete(server.url("/lobby")).send().await.unwrap();
+    assert_eq!(delete.text().await.unwrap(), "3");
+    assert_eq!(
+        get(&server, "/nowhere").await,
+        (404, "the app's own 404".into())
+    );
+    assert_eq!(
+        get(&server, "/lobby/deeper").await,
+        (404, "the app's own 404".into())
+    );
+    // A known path with another method is still the procedure's business.
+    let patch = client().patch(server.url("/lobby")).send().await.unwrap();
+    assert_eq!(patch.status(), 405);
+    assert_eq!(
+        patch.json::<Value>().await.unwrap()["code"],
+        json!("METHOD_NOT_SUPPORTED")
+    );
+}
+
+#[tokio::test]
+async fn openapi_routes_at_the_root_leave_actix_its_default_404() {
+    let router = Router::new().procedure(lobby);
+    let server = TestServer::start(
+        move |cfg| {
+            cfg.route("/health", web::get().to(|| async { "ok" }));
+            router.openapi()(cfg);
+        },
+        false,
+    );
+    assert_eq!(get(&server, "/health").await, (200, "ok".into()));
+    // actix-web's own 404: empty, not oRPC's JSON.
+    assert_eq!(get(&server, "/nowhere").await, (404, String::new()));
+}
+
+#[tokio::test]
+async fn the_openapi_scope_answers_its_own_paths_only() {
+    let router = Router::new().procedure(lobby);
+    let server = TestServer::start(
+        move |cfg| {
+            cfg.service(router.openapi_scope("/api"))
+                .route("/health", web::get().to(|| async { "ok" }))
+                .default_service(web::to(app_not_found));
+        },
+        false,
+    );
+    assert_eq!(get(&server, "/api/lobby").await, (200, "1".into()));
+    assert_eq!(get(&server, "/health").await, (200, "ok".into()));
+    assert_eq!(
+        get(&server, "/nowhere").await,
+        (404, "the app's own 404".into())
+    );
+    let (answer, body) = get(&server, "/api/nowhere").await;
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (answer, &body["code"], &body["message"]),
+        (
+            404,
+            &json!("NOT_FOUND"),
+            &json!("No procedure at /api/nowhere")
+        )
+    );
+    let document: Value = client()
+        .get(server.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(document["paths"]["/lobby"]["get"].is_object());
 }

@@ -221,7 +221,7 @@ pub fn configure(router: &Router, streams: Stats) -> impl Fn(&mut web::ServiceCo
         cfg.app_data(streams.clone())
             .app_data(shared.clone())
             .service(web::scope("/rpc").configure(router.rpc()))
-            .service(web::scope("/api").configure(router.openapi()));
+            .service(router.openapi_scope("/api"));
     }
 }
 

@@ -13,7 +13,7 @@
 //!     let server = HttpServer::new(move || {
 //!         App::new()
 //!             .service(web::scope("/rpc").configure(app_router.rpc()))
-//!             .service(web::scope("/api").configure(app_router.openapi()))
+//!             .service(app_router.openapi_scope("/api"))
 //!     })
 //!     .on_connect(http::watch_disconnects) // cleanup within 1 s of a client leaving
 //!     .disable_signals() // `run_until_signal` handles them, ending streams first

@@ -264,9 +264,27 @@ impl Router {
         }
     }
 
-    /// Mounts the OpenAPI protocol: `cfg` is usually a scope such as `web::scope("/api")`. The
-    /// API's OpenAPI document is served at `GET {scope}/openapi.json`, unless a procedure takes
-    /// that path.
+    /// Mounts the OpenAPI protocol's routes, and the API's OpenAPI document at
+    /// `GET {scope}/openapi.json` unless a procedure takes that path, on `cfg`: an app, or a
+    /// scope such as `web::scope("/api")`.
+    ///
+    /// It never sets a default service: a path none of its routes matches gets the default of
+    /// the scope or app it is mounted on, so an app keeps its own 404 beside these routes. For
+    /// oRPC's JSON `NOT_FOUND` on unknown paths under a prefix, mount
+    /// [`Router::openapi_scope`] instead.
+    ///
+    /// ```
+    /// use actix_web::{web, App, HttpResponse};
+    /// use orpc_runtime::http::Router;
+    ///
+    /// # #[orpc_runtime::procedure] async fn echo(input: String) -> String { input }
+    /// let router = Router::new().procedure(echo);
+    /// let app = App::new()
+    ///     .configure(router.openapi()) // `POST /echo`
+    ///     .route("/health", web::get().to(HttpResponse::Ok))
+    ///     .default_service(web::to(HttpResponse::NotFound)); // still the app's own 404
+    /// # let _ = app;
+    /// ```
     pub fn openapi(&self) -> impl FnOnce(&mut web::ServiceConfig) {
         let router = self.clone();
         move |cfg| {
@@ -300,8 +318,11 @@ impl Router {
             for (path, routes) in by_path {
                 let mut resource = web::resource(path);
                 for route in routes {
-                    let method = Method::from_bytes(route.method.unwrap_or("POST").as_bytes())
-                        .unwrap_or(Method::POST);
+                    // Every method was checked when the route was registered.
+                    let Ok(method) = Method::from_bytes(route.method.unwrap_or("POST").as_bytes())
+                    else {
+                        continue;
+                    };
                     let router = router.clone();
                     resource = resource.route(web::method(method).to(
                         move |req: HttpRequest, payload: web::Payload| {
@@ -315,11 +336,33 @@ impl Router {
                 }));
                 cfg.service(resource);
             }
-            cfg.default_service(web::to(|req: HttpRequest| async move {
+        }
+    }
+
+    /// The OpenAPI protocol as a scope at `prefix` (such as `/api`): [`Router::openapi`]'s
+    /// routes, with oRPC's JSON `NOT_FOUND` for any other path under `prefix`. Paths outside
+    /// `prefix` are left to the app and its own default service. Middleware can wrap the
+    /// scope as any other.
+    ///
+    /// ```
+    /// use actix_web::{web, App, HttpResponse};
+    /// use orpc_runtime::http::Router;
+    ///
+    /// # #[orpc_runtime::procedure] async fn echo(input: String) -> String { input }
+    /// let router = Router::new().procedure(echo);
+    /// let app = App::new()
+    ///     .service(router.openapi_scope("/api")) // `POST /api/echo`; `/api/nope` is oRPC's 404
+    ///     .route("/health", web::get().to(HttpResponse::Ok))
+    ///     .default_service(web::to(HttpResponse::NotFound)); // `/nope` is the app's
+    /// # let _ = app;
+    /// ```
+    pub fn openapi_scope(&self, prefix: &str) -> actix_web::Scope {
+        web::scope(prefix)
+            .configure(self.openapi())
+            .default_service(web::to(|req: HttpRequest| async move {
                 let message = format!("No procedure at {}", req.path());
                 error_response(&ORPCError::not_found(message), Envelope::Plain)
-            }));
-        }
+            }))
     }
 
     async fn serve_rpc(&self, req: HttpRequest, payload: web::Payload) -> HttpResponse {

@@ -40,7 +40,7 @@ where
         App::new()
             .configure(configure.clone())
             .service(web::scope("/rpc").configure(served.rpc()))
-            .service(web::scope("/api").configure(served.openapi()))
+            .service(served.openapi_scope("/api"))
     })
     .on_connect(watch_disconnects)
     .client_request_timeout(request_timeout)
