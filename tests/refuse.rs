@@ -2,15 +2,13 @@
 //! tell apart are an error when the router is built; an unknown method too; and the OpenAPI
 //! routes, mounted beside an app's own, leave the app its own 404.
 
-mod support;
-
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use actix_web::{web, HttpResponse};
 use orpc_runtime::http::{RouteError, Router};
 use orpc_runtime::{procedure, Procedure};
+use orpc_test_support::{client, TestServer};
 use serde_json::{json, Value};
-use support::{client, TestServer};
 
 #[procedure]
 async fn status() -> u32 {

@@ -1,5 +1,5 @@
-//! The actix-web transport: routes, request decoding, the SSE response body, disconnects and
-//! shutdown.
+//! The actix-web transport: routes, request decoding, the SSE response ([`EventStream`], which
+//! plain handlers can return too), disconnects and shutdown.
 //!
 //! ```no_run
 //! use actix_web::{web, App, HttpServer};
@@ -25,6 +25,7 @@
 //! ```
 
 mod disconnect;
+mod event_stream;
 mod input;
 mod response;
 mod route_error;
@@ -34,8 +35,9 @@ mod shutdown;
 mod stats;
 
 pub use disconnect::watch_disconnects;
+pub use event_stream::EventStream;
 pub(crate) use input::decode_body as decode_body_for_fuzzing;
-pub use response::{EncodedFrames, SLOW_POLL};
+pub use response::{EncodedFrames, SseBody, SLOW_POLL};
 pub use route_error::RouteError;
 pub(crate) use router::openapi_path;
 pub use router::Router;

@@ -1,8 +1,9 @@
 //! The SSE response body: frames become bytes as fast as the socket takes them, and no faster.
 //!
-//! This is the one loop that turns a running procedure into bytes: the router's responses use it,
-//! and so does [`Route::encode`](crate::Route::encode) through [`EncodedFrames`], without
-//! keep-alive, disconnects or shutdown.
+//! This is the one loop that turns a running event iterator into bytes: every
+//! [`EventStream`](super::EventStream) response uses it (a procedure's, from the router, and any
+//! other from a plain handler), and so does [`Route::encode`](crate::Route::encode) through
+//! [`EncodedFrames`], without keep-alive, disconnects or shutdown.
 //!
 //! [`SseBody`] is polled by actix-web's dispatcher only while its write buffer has room, and it
 //! polls the handler only when polled itself, so a client that stops reading stops the handler:
@@ -84,7 +85,9 @@ impl Shared {
     }
 }
 
-pub(crate) struct SseBody {
+/// The body of an [`EventStream`](super::EventStream) response: its events, encoded as the
+/// socket takes them, and no faster. Opaque; actix-web polls it.
+pub struct SseBody {
     // Dropped first: the handler's cleanup runs before the ticket counts the stream finished.
     source: Option<Pin<Box<dyn FrameSource>>>,
     encoder: Encoder,

@@ -15,12 +15,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::{header, Method};
+use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
-use super::disconnect::DisconnectWatch;
+use super::event_stream::{reserve, respond, StreamPolicy};
 use super::input::{decode_body, read_body};
-use super::response::{Shared, SseBody, SseSettings};
+use super::response::Shared;
 use super::route_error::{route_shape, RouteError, METHODS};
 use super::shutdown::ShutdownSignal;
 use super::stats::{Counters, StreamStats};
@@ -423,32 +423,22 @@ impl Router {
                 Err(error) => error_response(&error, envelope),
             },
             Handler::Stream(handler) => {
-                let Some(ticket) = self.inner.counters.reserve(self.inner.max_streams) else {
-                    let error = ORPCError::new("SERVICE_UNAVAILABLE")
-                        .with_message("Too many open streams; retry later");
-                    return error_response(&error, envelope);
+                let policy = self.policy();
+                let ticket = match reserve(&policy, envelope) {
+                    Ok(ticket) => ticket,
+                    Err(refused) => return refused.map_into_boxed_body(),
                 };
-                match handler(input, req, route.validate_events).await {
-                    Ok(source) => {
-                        let body = SseBody::new(
-                            source,
-                            SseSettings {
-                                procedure: route.name,
-                                envelope,
-                                shared: self.inner.shared.clone(),
-                                disconnect: DisconnectWatch::new(req),
-                                ticket: Some(ticket.start()),
-                            },
-                        );
-                        HttpResponse::Ok()
-                            .insert_header((header::CONTENT_TYPE, "text/event-stream"))
-                            .insert_header((header::CACHE_CONTROL, "no-cache"))
-                            .insert_header(("x-accel-buffering", "no"))
-                            .body(body)
-                    }
-                    Err(error) => error_response(&error, envelope),
-                }
+                let source = handler(input, req, route.validate_events).await;
+                respond(policy, req, route.name, envelope, ticket, source).map_into_boxed_body()
             }
+        }
+    }
+
+    /// What this router gives each of its streams: keep-alive, shutdown, the stream limit.
+    pub(crate) fn policy(&self) -> StreamPolicy<'_> {
+        StreamPolicy {
+            shared: &self.inner.shared,
+            limit: Some((&self.inner.counters, self.inner.max_streams)),
         }
     }
 }

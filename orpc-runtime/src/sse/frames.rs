@@ -4,7 +4,9 @@
 //! registration, into a [`FrameSource`]: the typed code that checks each frame against its
 //! schema and encodes it is monomorphised per procedure, so serving an event costs one virtual
 //! call per poll and no other dynamic dispatch. The response body in `http/response.rs` polls
-//! the source until it has a batch.
+//! the source until it has a batch. A stream served by an
+//! [`EventStream`](crate::http::EventStream) from a plain handler is erased the same way, without
+//! the schema checks.
 //!
 //! Each poll turns at most one frame into bytes, whole or not at all:
 //! - an event or `done` value that breaks its schema is not sent; an
@@ -114,19 +116,61 @@ where
                 return Poll::Ready(Some(Written::Invalid));
             }
         }
-        let (encoded, written) = match &frame {
-            Frame::Event(event) => (out.message(&event.meta, &event.data), Written::Message),
-            Frame::Done(value) => (out.done(value), Written::Done),
-            Frame::Error(error) => (out.error(error), Written::Error),
-        };
-        if let Err(error) = encoded {
-            tracing::error!(%error, "event does not serialize; ending the stream");
-            out.error(&ORPCError::internal())
-                .expect("the error object always serializes");
-            return Poll::Ready(Some(Written::Error));
-        }
-        Poll::Ready(Some(written))
+        Poll::Ready(Some(write(&frame, out)))
     }
+}
+
+/// Erases a stream of frames whose events are not checked against a schema, such as an
+/// [`EventStream`](crate::http::EventStream)'s: encoded exactly as a procedure's are.
+pub(crate) fn erase_unchecked<S, T, R>(stream: S) -> Pin<Box<dyn FrameSource>>
+where
+    S: Stream<Item = Frame<T, R>> + 'static,
+    T: Serialize + 'static,
+    R: Serialize + 'static,
+{
+    Box::pin(Unchecked { stream })
+}
+
+pin_project_lite::pin_project! {
+    struct Unchecked<S> {
+        #[pin]
+        stream: S,
+    }
+}
+
+impl<S, T, R> FrameSource for Unchecked<S>
+where
+    S: Stream<Item = Frame<T, R>>,
+    T: Serialize,
+    R: Serialize + 'static,
+{
+    fn poll_encode(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut Encoder,
+    ) -> Poll<Option<Written>> {
+        self.project()
+            .stream
+            .poll_next(cx)
+            .map(|frame| frame.map(|frame| write(&frame, out)))
+    }
+}
+
+/// Encodes one frame, or, when it cannot be sent as it is (its payload does not serialize, its
+/// metadata could forge SSE fields), the `INTERNAL_SERVER_ERROR` frame that ends the stream.
+fn write<T: Serialize, R: Serialize + 'static>(frame: &Frame<T, R>, out: &mut Encoder) -> Written {
+    let (encoded, written) = match frame {
+        Frame::Event(event) => (out.message(&event.meta, &event.data), Written::Message),
+        Frame::Done(value) => (out.done(value), Written::Done),
+        Frame::Error(error) => (out.error(error), Written::Error),
+    };
+    if let Err(error) = encoded {
+        tracing::error!(%error, "event does not serialize; ending the stream");
+        out.error(&ORPCError::internal())
+            .expect("the error object always serializes");
+        return Written::Error;
+    }
+    written
 }
 
 fn validation_failed(frame: &str, issues: &[Issue]) -> ORPCError {
