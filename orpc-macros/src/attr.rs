@@ -1,5 +1,7 @@
 //! Parsing `#[procedure(...)]`'s arguments into plain structs; no checks beyond syntax.
 
+use proc_macro2::Span;
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Ident, LitBool, LitStr, Token, Type};
@@ -9,10 +11,16 @@ use syn::{Ident, LitBool, LitStr, Token, Type};
 pub struct Args {
     pub output: Option<Output>,
     pub name: Option<LitStr>,
-    pub method: Option<Ident>,
+    pub method: Option<Method>,
     pub path: Option<LitStr>,
     pub validate: Option<LitBool>,
     pub tags: Option<Vec<LitStr>>,
+}
+
+/// `method = GET`, or `method = "GET"`: the method as written, and where.
+pub struct Method {
+    pub text: String,
+    pub span: Span,
 }
 
 /// `output = event_iterator(Event)` or `output = event_iterator(Event, Return)`.
@@ -89,6 +97,25 @@ impl Parse for Args {
             Some(e) => Err(e),
             None => Ok(args),
         }
+    }
+}
+
+impl Parse for Method {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            return Ok(Method {
+                text: lit.value(),
+                span: lit.span(),
+            });
+        }
+        let ident = input.call(Ident::parse_any).map_err(|e| {
+            syn::Error::new(e.span(), "expected an HTTP method, e.g. `method = GET`")
+        })?;
+        Ok(Method {
+            text: ident.unraw().to_string(),
+            span: ident.span(),
+        })
     }
 }
 

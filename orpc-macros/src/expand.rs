@@ -128,7 +128,6 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
         Kind::Stream { .. } => quote!(#rt::Route::event_iterator(self, Self::call)),
     };
     if let Some(method) = &p.method {
-        let method = method.to_string();
         route = quote!(#route.with_method(#method));
     }
     if let Some(path) = &p.path {

@@ -26,7 +26,8 @@ pub struct Procedure {
     /// What the body produces: `ret`, or its `Ok` type when it is fallible.
     pub output: Type,
     pub kind: Kind,
-    pub method: Option<Ident>,
+    /// One of [`METHODS`], when given.
+    pub method: Option<String>,
     pub path: Option<String>,
     pub validate: bool,
     pub tags: Vec<String>,
@@ -152,17 +153,24 @@ pub fn check(args: Args, item: ItemFn) -> syn::Result<Procedure> {
         }
     };
 
-    if let Some(method) = &args.method {
-        if !METHODS.contains(&method.to_string().as_str()) {
-            errors.push(
-                method.span(),
-                format!(
-                    "unknown method `{method}`; use one of {}",
-                    METHODS.join(", ")
-                ),
-            );
+    // The router serves exactly these; anything else would be a route no request reaches.
+    let method = args.method.and_then(|method| {
+        if METHODS.contains(&method.text.as_str()) {
+            return Some(method.text);
         }
-    }
+        let upper = method.text.to_ascii_uppercase();
+        let message = if METHODS.contains(&upper.as_str()) {
+            format!("methods are written in capitals: `method = {upper}`")
+        } else {
+            format!(
+                "unknown method `{}`; use one of {}",
+                method.text,
+                METHODS.join(", ")
+            )
+        };
+        errors.push(method.span, message);
+        None
+    });
     let path = args.path.map(|p| {
         let value = p.value();
         if !value.starts_with('/') {
@@ -204,7 +212,7 @@ pub fn check(args: Args, item: ItemFn) -> syn::Result<Procedure> {
         fallible,
         output: produced,
         kind,
-        method: args.method,
+        method,
         path,
         validate: args.validate.is_none_or(|b| b.value),
         tags: args

@@ -83,7 +83,10 @@ pub mod __private;
 ///
 /// Further arguments: `name = "nested/name"` (default: the fn's name), `method = GET` and
 /// `path = "/count"` for the OpenAPI route (default `POST /{name}`), and `validate = false` to
-/// send events without checking them against their schema.
+/// send events without checking them against their schema. The method is one of `GET`, `POST`,
+/// `PUT`, `PATCH` and `DELETE`, bare or quoted (`method = "GET"`); any other is a compile error.
+/// Two procedures with one name, or one OpenAPI method and path, are refused when the router is
+/// built ([`http::Router::procedure`]).
 ///
 /// The fn becomes a unit struct of the same name, with a `call` method and a
 /// [`Procedure`] impl for registering it with a router. Like actix-web's route macros, that puts
