@@ -227,7 +227,28 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
         }
     };
 
+    // Each path parameter must name a field of the input: a field access that does not compile
+    // otherwise, pointing at the path.
+    let path_check = match &p.input {
+        Some((_, ty)) if !p.path_fields.is_empty() => {
+            let reads = p
+                .path_fields
+                .iter()
+                .map(|(field, span)| quote_spanned!(*span=> let _ = &__orpc_input.#field;));
+            quote! {
+                const _: () = {
+                    #[allow(dead_code)]
+                    fn __orpc_path_parameters(__orpc_input: &#ty) {
+                        #(#reads)*
+                    }
+                };
+            }
+        }
+        _ => quote!(),
+    };
+
     quote! {
+        #path_check
         #(#docs)*
         #[allow(non_camel_case_types)]
         #[derive(Debug, Clone, Copy, Default)]

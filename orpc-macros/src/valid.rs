@@ -29,6 +29,8 @@ pub struct Procedure {
     /// One of [`METHODS`], when given.
     pub method: Option<String>,
     pub path: Option<String>,
+    /// The Rust fields the path's parameters fill, each with the path's span.
+    pub path_fields: Vec<(Ident, Span)>,
     pub validate: bool,
     pub tags: Vec<String>,
     /// The doc comment's first paragraph, and the rest.
@@ -171,6 +173,7 @@ pub fn check(args: Args, item: ItemFn) -> syn::Result<Procedure> {
         errors.push(method.span, message);
         None
     });
+    let mut path_fields = Vec::new();
     let path = args.path.map(|p| {
         let value = p.value();
         if !value.starts_with('/') {
@@ -178,6 +181,20 @@ pub fn check(args: Args, item: ItemFn) -> syn::Result<Procedure> {
                 p.span(),
                 "an OpenAPI path starts with `/`, e.g. `path = \"/count\"`",
             );
+        }
+        for param in path_params(&value) {
+            if input.is_none() {
+                errors.push(
+                    p.span(),
+                    format!(
+                        "the path parameter `{{{param}}}` fills the input's field `{param}`, but \
+                         this procedure takes no input: add an `input` parameter whose type has \
+                         that field"
+                    ),
+                );
+            } else if let Some(field) = field_of(param) {
+                path_fields.push((Ident::new(&field, p.span()), p.span()));
+            }
         }
         value
     });
@@ -214,6 +231,7 @@ pub fn check(args: Args, item: ItemFn) -> syn::Result<Procedure> {
         kind,
         method,
         path,
+        path_fields,
         validate: args.validate.is_none_or(|b| b.value),
         tags: args
             .tags
@@ -308,4 +326,37 @@ fn body_reader(ty: &Type) -> Option<String> {
     ["String", "Bytes", "Json", "Form", "Payload"]
         .contains(&last.as_str())
         .then_some(last)
+}
+
+/// The names of the parameters in an actix-web path pattern: `{room}`, or `{room:regex}`.
+fn path_params(path: &str) -> Vec<&str> {
+    let mut params = Vec::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        let inside = &rest[open + 1..open + close];
+        params.push(inside.split(':').next().unwrap_or(inside).trim());
+        rest = &rest[open + close + 1..];
+    }
+    params
+}
+
+/// The Rust field a path parameter fills: its own name, or its snake_case form for a camelCase
+/// name (a struct with `#[serde(rename_all = "camelCase")]`). `None` when no Rust field can have
+/// that name (`room-id`): the schema check at run time still covers it.
+fn field_of(param: &str) -> Option<String> {
+    let mut field = String::new();
+    for c in param.chars() {
+        if c.is_ascii_uppercase() {
+            if !field.is_empty() {
+                field.push('_');
+            }
+            field.push(c.to_ascii_lowercase());
+        } else {
+            field.push(c);
+        }
+    }
+    syn::parse_str::<Ident>(&field).ok().map(|_| field)
 }

@@ -21,12 +21,18 @@ pub enum RawInput {
     Query(String),
 }
 
-/// Decodes and validates an input against `check`, its type's schema.
+/// The parameters of an OpenAPI route's path, by name, as the request matched them.
+pub(crate) type PathParams = Vec<(&'static str, String)>;
+
+/// Decodes and validates an input against `check`, its type's schema. Path parameters fill the
+/// input object's fields of their names (over the body's or the query's), coerced by the schema
+/// as a query string is, before the whole input is checked.
 pub(crate) fn decode_input<I: DeserializeOwned + JsonSchema>(
     raw: RawInput,
+    params: PathParams,
     check: &SchemaCheck<I>,
 ) -> Result<I, ORPCError> {
-    let value = match raw {
+    let mut value = match raw {
         RawInput::Json(value) => value,
         RawInput::Query(query) => {
             crate::schema::query_to_json(&query, &check.schema).map_err(|message| {
@@ -37,6 +43,20 @@ pub(crate) fn decode_input<I: DeserializeOwned + JsonSchema>(
             })?
         }
     };
+    if !params.is_empty() {
+        let params = crate::schema::params_to_json(params, &check.schema);
+        match &mut value {
+            serde_json::Value::Null => value = serde_json::Value::Object(params),
+            serde_json::Value::Object(fields) => fields.extend(params),
+            _ => {
+                return Err(invalid_input(vec![Issue {
+                    path: Vec::new(),
+                    message: "The input must be an object, since the path has parameters"
+                        .to_owned(),
+                }]))
+            }
+        }
+    }
     check.check_value(&value).map_err(invalid_input)?;
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = crate::schema::path_of(error.path());

@@ -83,7 +83,11 @@ pub mod __private;
 ///
 /// Further arguments: `name = "nested/name"` (default: the fn's name), `method = GET` and
 /// `path = "/count"` for the OpenAPI route (default `POST /{name}`), and `validate = false` to
-/// send events without checking them against their schema. The method is one of `GET`, `POST`,
+/// send events without checking them against their schema. A path may have parameters,
+/// `path = "/rooms/{room}/ticks"`: as in oRPC, each fills the input's field of that name (its
+/// snake_case form for a camelCase name) before the whole input is validated, over the query
+/// (`GET`) or body; a parameter whose field the input lacks is a compile error. Over RPC the whole
+/// input is in the body. The method is one of `GET`, `POST`,
 /// `PUT`, `PATCH` and `DELETE`, bare or quoted (`method = "GET"`); any other is a compile error.
 /// Two procedures with one name, or one OpenAPI method and path, are refused when the router is
 /// built ([`http::Router::procedure`]).

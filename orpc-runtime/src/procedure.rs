@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::http::EncodedFrames;
-use crate::input::decode_input;
+use crate::input::{decode_input, PathParams};
 use crate::schema::SchemaCheck;
 use crate::sse::frames::{self, EventChecks, FrameSource};
 use crate::sse::Envelope;
@@ -36,11 +36,11 @@ pub trait Procedure: Sized + Send + Sync + 'static {
 
 /// A plain procedure's call: its output serialized as JSON, not yet in its envelope.
 type PlainFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, ORPCError>>>>;
-type PlainHandler = dyn Fn(RawInput, &HttpRequest) -> PlainFuture + Send + Sync;
+type PlainHandler = dyn Fn(RawInput, PathParams, &HttpRequest) -> PlainFuture + Send + Sync;
 /// A stream once its parameters are extracted, or the error that kept it from starting.
 type StartFuture = Pin<Box<dyn Future<Output = Result<Pin<Box<dyn FrameSource>>, ORPCError>>>>;
 /// Starts a stream; the flag says whether its events are checked against their schema.
-type StreamHandler = dyn Fn(RawInput, &HttpRequest, bool) -> StartFuture + Send + Sync;
+type StreamHandler = dyn Fn(RawInput, PathParams, &HttpRequest, bool) -> StartFuture + Send + Sync;
 
 pub(crate) enum Handler {
     Plain(Box<PlainHandler>),
@@ -52,6 +52,8 @@ pub struct Route {
     pub(crate) name: &'static str,
     pub(crate) method: Option<&'static str>,
     pub(crate) path: Option<&'static str>,
+    /// The names of the parameters in `path`, `{room}` or `{room:regex}`.
+    pub(crate) params: Vec<&'static str>,
     pub(crate) validate_events: bool,
     pub(crate) handler: Handler,
     pub(crate) docs: Docs,
@@ -92,8 +94,9 @@ impl Route {
         Fut: Future<Output = Result<O, ORPCError>> + 'static,
     {
         let input_check = SchemaCheck::<P::Input>::new(true);
-        let handler = move |raw: RawInput, req: &HttpRequest| -> PlainFuture {
-            let running = decode_input(raw, &input_check).map(|input| call(&procedure, input, req));
+        let handler = move |raw: RawInput, params: PathParams, req: &HttpRequest| -> PlainFuture {
+            let running =
+                decode_input(raw, params, &input_check).map(|input| call(&procedure, input, req));
             Box::pin(async move {
                 let output = running?.await?;
                 serde_json::to_vec(&output).map_err(|error| {
@@ -125,9 +128,13 @@ impl Route {
     {
         let input_check = SchemaCheck::<P::Input>::new(true);
         let checks = Arc::new(EventChecks::<T, R>::new());
-        let handler = move |raw: RawInput, req: &HttpRequest, validate: bool| -> StartFuture {
+        let handler = move |raw: RawInput,
+                            params: PathParams,
+                            req: &HttpRequest,
+                            validate: bool|
+              -> StartFuture {
             let starting =
-                decode_input(raw, &input_check).map(|input| call(&procedure, input, req));
+                decode_input(raw, params, &input_check).map(|input| call(&procedure, input, req));
             let checks = validate.then(|| checks.clone());
             Box::pin(async move {
                 let stream = starting?.await?;
@@ -147,6 +154,7 @@ impl Route {
             name,
             method: None,
             path: None,
+            params: Vec::new(),
             validate_events: true,
             handler,
             docs: Docs::default(),
@@ -180,9 +188,12 @@ impl Route {
         self
     }
 
-    /// Serves the procedure's OpenAPI route at this path (default `/{name}`).
+    /// Serves the procedure's OpenAPI route at this path (default `/{name}`). Its parameters,
+    /// `{room}` (or `{room:regex}`, as actix-web writes them), fill the input's fields of the same
+    /// name, as oRPC does.
     pub fn with_path(mut self, path: &'static str) -> Self {
         self.path = Some(path);
+        self.params = path_params(path);
         self
     }
 
@@ -205,7 +216,7 @@ impl Route {
     ) -> Result<EncodedFrames, ORPCError> {
         match &self.handler {
             Handler::Stream(start) => Ok(EncodedFrames::new(
-                start(input, req, self.validate_events).await?,
+                start(input, PathParams::new(), req, self.validate_events).await?,
                 self.name,
                 envelope,
             )),
@@ -224,5 +235,33 @@ impl Route {
     /// Whether it is an event iterator.
     pub fn is_event_iterator(&self) -> bool {
         matches!(self.handler, Handler::Stream(_))
+    }
+}
+
+/// The names of the parameters in an actix-web path pattern: `/rooms/{room}/ticks/{n:\\d+}` has
+/// `room` and `n`.
+pub(crate) fn path_params(path: &'static str) -> Vec<&'static str> {
+    let mut params = Vec::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        let inside = &rest[open + 1..open + close];
+        params.push(inside.split(':').next().unwrap_or(inside).trim());
+        rest = &rest[open + close + 1..];
+    }
+    params
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_params;
+
+    #[test]
+    fn path_parameters_are_named_as_actix_web_writes_them() {
+        assert_eq!(path_params("/count"), Vec::<&str>::new());
+        assert_eq!(path_params("/rooms/{room}/ticks"), ["room"]);
+        assert_eq!(path_params("/a/{x}/{y:\\d+}/b"), ["x", "y"]);
     }
 }

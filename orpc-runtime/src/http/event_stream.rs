@@ -172,7 +172,7 @@ impl Responder for EventStream {
                 standalone()
             }
         };
-        match reserve(&policy, self.envelope) {
+        match reserve(&policy) {
             Ok(ticket) => respond(
                 policy,
                 req,
@@ -181,7 +181,7 @@ impl Responder for EventStream {
                 ticket,
                 Ok(self.source),
             ),
-            Err(refused) => refused,
+            Err(error) => error_response(&error, self.envelope).map_into_right_body(),
         }
     }
 }
@@ -204,19 +204,13 @@ fn standalone() -> StreamPolicy<'static> {
 }
 
 /// Reserves a place for one more stream under `policy`, before the stream starts; or the 503
-/// answer, as JSON in `envelope`, when the stream limit is reached.
-pub(crate) fn reserve(
-    policy: &StreamPolicy<'_>,
-    envelope: Envelope,
-) -> Result<Option<StreamTicket>, HttpResponse<EitherBody<SseBody>>> {
+/// error when the stream limit is reached.
+pub(crate) fn reserve(policy: &StreamPolicy<'_>) -> Result<Option<StreamTicket>, ORPCError> {
     match policy.limit {
         Some((counters, max)) => match counters.reserve(max) {
             Some(ticket) => Ok(Some(ticket)),
-            None => {
-                let error = ORPCError::new("SERVICE_UNAVAILABLE")
-                    .with_message("Too many open streams; retry later");
-                Err(error_response(&error, envelope).map_into_right_body())
-            }
+            None => Err(ORPCError::new("SERVICE_UNAVAILABLE")
+                .with_message("Too many open streams; retry later")),
         },
         None => Ok(None),
     }

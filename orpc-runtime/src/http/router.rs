@@ -24,6 +24,7 @@ use super::response::Shared;
 use super::route_error::{route_shape, RouteError, METHODS};
 use super::shutdown::ShutdownSignal;
 use super::stats::{Counters, StreamStats};
+use crate::input::PathParams;
 use crate::procedure::Handler;
 use crate::schema::ApiInfo;
 use crate::sse::{Envelope, KeepAlive};
@@ -383,7 +384,10 @@ impl Router {
             Err(error) => Err(error),
         };
         match input {
-            Ok(input) => self.call(route, input, &req, Envelope::Rpc).await,
+            Ok(input) => {
+                self.call(route, input, PathParams::new(), &req, Envelope::Rpc)
+                    .await
+            }
             Err(error) => error_response(&error, Envelope::Rpc),
         }
     }
@@ -403,7 +407,13 @@ impl Router {
             }
         };
         match input {
-            Ok(input) => self.call(route, input, &req, Envelope::Plain).await,
+            Ok(input) => {
+                let info = req.match_info();
+                let params = (route.params.iter())
+                    .filter_map(|&name| info.get(name).map(|value| (name, value.to_owned())))
+                    .collect();
+                self.call(route, input, params, &req, Envelope::Plain).await
+            }
             Err(error) => error_response(&error, Envelope::Plain),
         }
     }
@@ -412,11 +422,12 @@ impl Router {
         &self,
         route: &Route,
         input: RawInput,
+        params: PathParams,
         req: &HttpRequest,
         envelope: Envelope,
     ) -> HttpResponse {
         match &route.handler {
-            Handler::Plain(handler) => match handler(input, req).await {
+            Handler::Plain(handler) => match handler(input, params, req).await {
                 Ok(json) => HttpResponse::Ok()
                     .content_type("application/json")
                     .body(envelope.wrap(json)),
@@ -424,11 +435,11 @@ impl Router {
             },
             Handler::Stream(handler) => {
                 let policy = self.policy();
-                let ticket = match reserve(&policy, envelope) {
+                let ticket = match reserve(&policy) {
                     Ok(ticket) => ticket,
-                    Err(refused) => return refused.map_into_boxed_body(),
+                    Err(error) => return error_response(&error, envelope),
                 };
-                let source = handler(input, req, route.validate_events).await;
+                let source = handler(input, params, req, route.validate_events).await;
                 respond(policy, req, route.name, envelope, ticket, source).map_into_boxed_body()
             }
         }

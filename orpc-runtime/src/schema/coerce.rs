@@ -19,6 +19,22 @@ pub(crate) fn query_to_json(query: &str, schema: &Value) -> Result<Value, String
     Ok(coerce(Value::Object(parsed), schema, schema, 0))
 }
 
+/// Path parameters as the fields of an object, each read as the schema's property says (`7` is
+/// the number 7 when the field is one).
+pub(crate) fn params_to_json(
+    params: impl IntoIterator<Item = (&'static str, String)>,
+    schema: &Value,
+) -> Map<String, Value> {
+    let fields = params
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), Value::String(value)))
+        .collect();
+    match coerce(Value::Object(fields), schema, schema, 0) {
+        Value::Object(fields) => fields,
+        _ => unreachable!("coercing an object keeps it an object"),
+    }
+}
+
 fn coerce(value: Value, schema: &Value, root: &Value, depth: usize) -> Value {
     let Some(schema) = resolve(schema, root) else {
         return value;

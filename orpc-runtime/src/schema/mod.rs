@@ -33,7 +33,7 @@ mod openapi;
 
 pub(crate) use check::SchemaCheck;
 pub use check::{Issue, PathSegment};
-pub(crate) use coerce::query_to_json;
+pub(crate) use coerce::{params_to_json, query_to_json};
 pub(crate) use openapi::document;
 pub use openapi::ApiInfo;
 

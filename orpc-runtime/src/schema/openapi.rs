@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document of a router's OpenAPI protocol.
 //!
 //! One operation per procedure, at the method and path it is served with. Inputs are a JSON
-//! request body, or query parameters for `GET` routes. Plain outputs are `application/json`;
+//! request body, or query parameters for `GET` routes; the fields a path parameter fills are
+//! path parameters instead. Plain outputs are `application/json`;
 //! event iterators are `text/event-stream`, described as oRPC describes them: a `oneOf` of the
 //! three frames a stream can carry, `message` (the event, with optional `id` and `retry`),
 //! `done` (the return value) and `error` (the error object). Named types go to
@@ -48,7 +49,7 @@ pub(crate) fn document<'a>(
     let mut paths = Map::new();
     for route in routes {
         let method = route.method.unwrap_or("POST").to_ascii_lowercase();
-        let path = crate::http::openapi_path(route);
+        let path = template(&crate::http::openapi_path(route));
         let operation = operation(route, &method, &mut generator, &error_schema);
         let item = paths.entry(path).or_insert_with(|| json!({}));
         item[method] = operation;
@@ -81,19 +82,47 @@ fn operation(
         op.insert("tags".into(), route.docs.tags.into());
     }
 
-    let input = (route.schemas.input)(generator).to_value();
-    if !accepts_nothing(&input) {
+    let mut input = (route.schemas.input)(generator).to_value();
+    let mut parameters = Vec::new();
+    let mut all_in_path = false;
+    if !route.params.is_empty() {
+        // The fields the path fills are path parameters, and not in the query or the body.
+        let mut resolved = resolve(&input, generator);
+        for name in &route.params {
+            let schema = resolved
+                .pointer(&format!("/properties/{name}"))
+                .cloned()
+                .unwrap_or_else(|| json!({ "type": "string" }));
+            parameters
+                .push(json!({ "name": name, "in": "path", "required": true, "schema": schema }));
+            if let Some(properties) = resolved
+                .get_mut("properties")
+                .and_then(Value::as_object_mut)
+            {
+                properties.remove(*name);
+            }
+            if let Some(required) = resolved.get_mut("required").and_then(Value::as_array_mut) {
+                required.retain(|r| r != name);
+            }
+        }
+        all_in_path = resolved
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(Map::is_empty);
+        input = resolved;
+    }
+    if !accepts_nothing(&input) && !all_in_path {
         if method == "get" {
-            op.insert(
-                "parameters".into(),
-                query_parameters(&input, generator).into(),
-            );
+            parameters.extend(query_parameters(&input, generator));
         } else {
             op.insert(
                 "requestBody".into(),
                 json!({ "required": !accepts_null(&input, generator), "content": { "application/json": { "schema": input } } }),
             );
         }
+    }
+    if !parameters.is_empty() {
+        op.insert("parameters".into(), parameters.into());
     }
 
     let output = (route.schemas.output)(generator).to_value();
@@ -135,6 +164,26 @@ fn frame(event: &str, data: Value, meta: bool) -> Value {
         properties["retry"] = json!({ "type": "integer", "minimum": 0 });
     }
     json!({ "type": "object", "properties": properties, "required": ["event", "data"] })
+}
+
+/// An actix-web path pattern as an OpenAPI path template: `/rooms/{room:\\d+}` is
+/// `/rooms/{room}`.
+fn template(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        let inside = &rest[open + 1..open + close];
+        out.push_str(&rest[..open]);
+        out.push('{');
+        out.push_str(inside.split(':').next().unwrap_or(inside).trim());
+        out.push('}');
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Each property of an object input as a query parameter.
