@@ -30,16 +30,23 @@ pub fn example_binary(name: &str) -> std::path::PathBuf {
     binary
 }
 
-/// The conformance server, as a process, killed when dropped.
+/// An example server (the conformance server unless said otherwise) as a process, killed when
+/// dropped.
 pub struct ServerProcess {
     child: Child,
     pub addr: String,
 }
 
 impl ServerProcess {
-    /// Starts it on a free port and waits for its ready line.
+    /// Starts the conformance example on a free port and waits for its ready line.
     pub fn start() -> Self {
-        let mut child = Command::new(example_binary("conformance"))
+        Self::example("conformance")
+    }
+
+    /// Starts example `name`, which takes `--addr` and prints `listening on http://ADDR` once
+    /// ready, on a free port.
+    pub fn example(name: &str) -> Self {
+        let mut child = Command::new(example_binary(name))
             .args(["--addr", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .spawn()

@@ -1,28 +1,34 @@
 //! The actix-web transport: routes, request decoding, the SSE response ([`EventStream`], which
 //! plain handlers can return too), disconnects and shutdown.
 //!
+//! [`serve`] is the shortest way to run a router. To add one to a server you already have, mount
+//! it beside your routes and call [`ServeRouter::serve_router`] on the `HttpServer`: it installs
+//! disconnect watching and makes SIGINT/SIGTERM end the router's streams first.
+//!
 //! ```no_run
 //! use actix_web::{web, App, HttpServer};
-//! use orpc_runtime::http::{self, Router};
+//! use orpc_runtime::http::{Router, ServeRouter};
 //!
 //! # #[orpc_runtime::procedure] async fn echo(input: String) -> String { input }
 //! #[actix_web::main]
 //! async fn main() -> std::io::Result<()> {
 //!     let router = Router::new().procedure(echo);
-//!     let app_router = router.clone();
-//!     let server = HttpServer::new(move || {
+//!     let mounted = router.clone(); // built once, outside the factory
+//!     HttpServer::new(move || {
 //!         App::new()
-//!             .service(web::scope("/rpc").configure(app_router.rpc()))
-//!             .service(app_router.openapi_scope("/api"))
+//!             .service(web::scope("/rpc").configure(mounted.rpc()))
+//!             .service(mounted.openapi_scope("/api"))
 //!     })
-//!     .on_connect(http::watch_disconnects) // cleanup within 1 s of a client leaving
-//!     .disable_signals() // `run_until_signal` handles them, ending streams first
-//!     .shutdown_timeout(1)
+//!     .serve_router(&router)
 //!     .bind("127.0.0.1:8787")?
-//!     .run();
-//!     http::run_until_signal(server, &router).await
+//!     .run()
+//!     .await
 //! }
 //! ```
+//!
+//! The pieces it puts together stay public for servers that need them apart:
+//! [`watch_disconnects`] (for `HttpServer::on_connect`), [`Router::shutdown`], and
+//! [`run_until_signal`], which [`serve`] uses to also wait for asynchronous cleanups.
 
 mod disconnect;
 mod event_stream;
@@ -31,6 +37,7 @@ mod response;
 mod route_error;
 mod router;
 mod serve;
+mod server_ext;
 mod shutdown;
 mod stats;
 
@@ -42,5 +49,6 @@ pub use route_error::RouteError;
 pub(crate) use router::openapi_path;
 pub use router::Router;
 pub use serve::{serve, serve_with};
+pub use server_ext::ServeRouter;
 pub use shutdown::run_until_signal;
 pub use stats::StreamStats;

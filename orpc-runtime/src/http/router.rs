@@ -56,7 +56,7 @@ pub struct Router {
 }
 
 #[derive(Clone)]
-struct Inner {
+pub(crate) struct Inner {
     routes: HashMap<&'static str, Arc<Route>>,
     /// What its streams share: the keep-alive comments and the shutdown signal.
     shared: Arc<Shared>,
@@ -251,8 +251,26 @@ impl Router {
         }
     }
 
+    /// The router's state, whose identity tells routers apart.
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+
+    /// Whether `other` is this router's state.
+    pub(crate) fn is(&self, other: &std::sync::Weak<Inner>) -> bool {
+        std::ptr::eq(Arc::as_ptr(&self.inner), other.as_ptr())
+    }
+
+    /// Its procedures' names, sorted.
+    pub(crate) fn names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.inner.routes.keys().copied().collect();
+        names.sort_unstable();
+        names
+    }
+
     /// Mounts the RPC protocol: `cfg` is usually a scope such as `web::scope("/rpc")`.
     pub fn rpc(&self) -> impl FnOnce(&mut web::ServiceConfig) {
+        super::server_ext::check_mounted(self);
         let router = self.clone();
         move |cfg| {
             cfg.route(
@@ -287,6 +305,7 @@ impl Router {
     /// # let _ = app;
     /// ```
     pub fn openapi(&self) -> impl FnOnce(&mut web::ServiceConfig) {
+        super::server_ext::check_mounted(self);
         let router = self.clone();
         move |cfg| {
             let taken = router

@@ -74,7 +74,7 @@ pub async fn run_until_signal(server: Server, router: &Router) -> std::io::Resul
     result
 }
 
-async fn signal() {
+pub(crate) async fn signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
