@@ -56,7 +56,7 @@ use crate::{Event, Frame, ORPCError};
 /// }
 ///
 /// // The router in the app's data lends the stream its keep-alive, shutdown and stream limit;
-/// // serve the app with `.on_connect(orpc_runtime::http::watch_disconnects)` for disconnects.
+/// // serve the app with `.serve_router(&router)` (`ServeRouter`) for disconnects and signals.
 /// let router = Router::new();
 /// let app = App::new().app_data(web::Data::new(router.clone())).service(events);
 ///
