@@ -1,7 +1,5 @@
 //! Stream limits, the router's counters, per-stream spans and the slow-poll warning, over HTTP.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::web;
@@ -138,30 +136,9 @@ async fn counters_follow_every_way_a_stream_ends() {
     );
 }
 
-/// Collects what tracing writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn a_blocking_handler_is_reported_inside_its_stream_span() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let captured = orpc_test_support::logs::capture();
 
     let server = serve(Router::new().procedure(blocking));
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -171,7 +148,7 @@ fn a_blocking_handler_is_reported_inside_its_stream_span() {
             .await
     });
     assert_eq!(frames.len(), 3);
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     // Other tests of this binary log too; this stream's warning names its procedure.
     let warning = log
         .lines()

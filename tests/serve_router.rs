@@ -2,9 +2,6 @@
 //! `HttpServer::new` is another router in each worker, beyond the reach of the one given to
 //! `serve_router`. In a binary of its own, since it reads the process's log.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use actix_web::{web, App, HttpServer};
 use orpc_runtime::http::{Router, ServeRouter};
 use orpc_runtime::procedure;
@@ -17,27 +14,6 @@ async fn ping() -> String {
 
 fn router() -> Router {
     Router::new().procedure(ping)
-}
-
-/// Collects what tracing writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
 }
 
 /// Serves, with `serve_router(&given)`, the app whose factory mounts `mounted()` (called once
@@ -73,13 +49,7 @@ fn serve_once(given: Router, mounted: impl Fn() -> Router + Send + Clone + 'stat
 
 #[test]
 fn a_router_built_inside_the_app_factory_is_reported_at_startup() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let captured = orpc_test_support::logs::capture();
     let trap = "built inside `HttpServer::new`";
 
     // The right way: the router given to `serve_router`, cloned into the factory.

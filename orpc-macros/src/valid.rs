@@ -328,17 +328,26 @@ fn body_reader(ty: &Type) -> Option<String> {
         .then_some(last)
 }
 
-/// The names of the parameters in an actix-web path pattern: `{room}`, or `{room:regex}`.
+/// The names of the parameters in an actix-web path pattern: `{room}`, or `{room:regex}`, whose
+/// regex may hold braces of its own. (orpc-runtime's `path.rs` reads patterns the same way at
+/// run time; a proc-macro crate cannot share its code.)
 fn path_params(path: &str) -> Vec<&str> {
     let mut params = Vec::new();
-    let mut rest = path;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else {
-            break;
-        };
-        let inside = &rest[open + 1..open + close];
+    let mut from = 0;
+    while let Some(open) = path[from..].find('{').map(|i| from + i) {
+        let mut depth = 0usize;
+        let close = path[open..].char_indices().find_map(|(i, c)| {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+            (depth == 0).then_some(open + i)
+        });
+        let Some(close) = close else { break };
+        let inside = &path[open + 1..close];
         params.push(inside.split(':').next().unwrap_or(inside).trim());
-        rest = &rest[open + close + 1..];
+        from = close + 1;
     }
     params
 }

@@ -53,6 +53,7 @@
 
 pub mod http;
 mod input;
+mod path;
 mod procedure;
 pub mod schema;
 pub mod sse;

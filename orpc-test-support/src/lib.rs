@@ -7,10 +7,12 @@
 //! - [`process`]: the conformance example as a process of its own, for memory and descriptor
 //!   counts.
 //! - [`node`]: the npm workspace installed once, Node suites with a timeout, Node servers.
+//! - [`logs`]: what the process logs, captured for assertions.
 //! - [`tools`]: one policy for the external tools some test groups need (Node.js, Chromium,
 //!   Redis).
 
 pub mod conformance;
+pub mod logs;
 pub mod node;
 pub mod process;
 pub mod server;

@@ -75,35 +75,14 @@ impl std::error::Error for RouteError {}
 /// A path as the router matches it: a `{param}` matches the same whatever its name, so the name
 /// is left out; a custom pattern (`{id:\d+}`) is kept.
 pub(crate) fn route_shape(path: &str) -> String {
-    let mut shape = String::with_capacity(path.len());
-    let mut rest = path;
-    while let Some(open) = rest.find('{') {
-        shape.push_str(&rest[..open]);
-        // The matching `}`: a pattern may hold braces of its own (`{id:\d{2}}`).
-        let mut depth = 0usize;
-        let close = rest[open..].char_indices().find_map(|(i, c)| {
-            match c {
-                '{' => depth += 1,
-                '}' => depth -= 1,
-                _ => {}
-            }
-            (depth == 0).then_some(open + i)
-        });
-        let Some(close) = close else {
-            // Unbalanced: compared as written.
-            shape.push_str(&rest[open..]);
-            return shape;
-        };
-        let param = &rest[open + 1..close];
-        shape.push('{');
-        if let Some(colon) = param.find(':') {
-            shape.push_str(&param[colon..]);
+    crate::path::rewrite(path, |out, param| {
+        out.push('{');
+        if let Some(pattern) = param.pattern {
+            out.push(':');
+            out.push_str(pattern);
         }
-        shape.push('}');
-        rest = &rest[close + 1..];
-    }
-    shape.push_str(rest);
-    shape
+        out.push('}');
+    })
 }
 
 #[cfg(test)]

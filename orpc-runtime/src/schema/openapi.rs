@@ -169,21 +169,11 @@ fn frame(event: &str, data: Value, meta: bool) -> Value {
 /// An actix-web path pattern as an OpenAPI path template: `/rooms/{room:\\d+}` is
 /// `/rooms/{room}`.
 fn template(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut rest = path;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else {
-            break;
-        };
-        let inside = &rest[open + 1..open + close];
-        out.push_str(&rest[..open]);
+    crate::path::rewrite(path, |out, param| {
         out.push('{');
-        out.push_str(inside.split(':').next().unwrap_or(inside).trim());
+        out.push_str(param.name);
         out.push('}');
-        rest = &rest[open + close + 1..];
-    }
-    out.push_str(rest);
-    out
+    })
 }
 
 /// Each property of an object input as a query parameter.
@@ -242,5 +232,17 @@ fn accepts_null(schema: &Value, generator: &SchemaGenerator) -> bool {
         Some(Value::String(t)) => t == "null",
         Some(Value::Array(ts)) => ts.iter().any(|t| t == "null"),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::template;
+
+    #[test]
+    fn actix_web_patterns_become_openapi_templates() {
+        assert_eq!(template("/count"), "/count");
+        assert_eq!(template("/rooms/{room}/ticks"), "/rooms/{room}/ticks");
+        assert_eq!(template("/a/{x:\\d+}/{ y }/b"), "/a/{x}/{y}/b");
     }
 }
