@@ -87,8 +87,9 @@ pub mod __private;
 /// send events without checking them against their schema. A path may have parameters,
 /// `path = "/rooms/{room}/ticks"`: as in oRPC, each fills the input's field of that name (its
 /// snake_case form for a camelCase name) before the whole input is validated, over the query
-/// (`GET`) or body; a parameter whose field the input lacks is a compile error. Over RPC the whole
-/// input is in the body. The method is one of `GET`, `POST`,
+/// (`GET`) or body; a parameter whose field the input lacks is a compile error. The check reads
+/// Rust fields, so a field renamed by hand (`#[serde(rename = "..")]`) or flattened cannot carry
+/// a path parameter; `rename_all = "camelCase"` can. Over RPC the whole input is in the body. The method is one of `GET`, `POST`,
 /// `PUT`, `PATCH` and `DELETE`, bare or quoted (`method = "GET"`); any other is a compile error.
 /// Two procedures with one name, or one OpenAPI method and path, are refused when the router is
 /// built ([`http::Router::procedure`]).
