@@ -10,7 +10,6 @@
 
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -33,22 +32,9 @@ export function withTimeout(promise, ms, what) {
 
 export const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
-/** Asks the OS for a free port on 127.0.0.1 with a temporary listener. */
-function freePort() {
-  return withTimeout(new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(err => (err ? reject(err) : resolve(port)))
-    })
-  }), 5_000, 'picking a free port')
-}
-
-function startOnce(bin, port) {
-  const addr = `127.0.0.1:${port}`
-  const child = spawn(bin, ['--addr', addr], { stdio: ['ignore', 'pipe', 'pipe'] })
+/** Starts `bin` on port 0 (the kernel picks a free one) and reads its address back. */
+function startOnce(bin) {
+  const child = spawn(bin, ['--addr', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   const exited = new Promise(resolve => child.on('exit', (code, signal) => resolve({ code, signal })))
@@ -58,7 +44,8 @@ function startOnce(bin, port) {
     child.stderr.setEncoding('utf8')
     child.stdout.on('data', chunk => {
       stdout += chunk
-      if (stdout.includes(`listening on http://${addr}`)) resolve()
+      const listening = stdout.match(/listening on http:\/\/(127\.0\.0\.1:\d+)/)
+      if (listening) resolve(listening[1])
     })
     child.stderr.on('data', chunk => { stderr += chunk })
     exited.then(({ code, signal }) => reject(new Error(
@@ -66,8 +53,8 @@ function startOnce(bin, port) {
       + `stdout:\n${stdout}\nstderr:\n${stderr}`,
     )))
   })
-  return withTimeout(ready, 20_000, `${path.basename(bin)}: "listening on http://${addr}"`)
-    .then(() => ({ child, exited, addr, output: () => ({ stdout, stderr }) }))
+  return withTimeout(ready, 20_000, `${path.basename(bin)}: "listening on http://127.0.0.1:PORT"`)
+    .then(addr => ({ child, exited, addr, output: () => ({ stdout, stderr }) }))
     .catch(err => {
       child.kill('SIGKILL')
       throw err
@@ -75,7 +62,7 @@ function startOnce(bin, port) {
 }
 
 /**
- * Starts examples/<name>.rs on a free port. Returns `{ url, output, stop }`; `stop()` sends
+ * Starts examples/<name>.rs on port 0, a free port the kernel picks. Returns `{ url, output, stop }`; `stop()` sends
  * SIGTERM, and SIGKILL if the server is still there 5 s later.
  */
 export async function startExample(name) {
@@ -83,33 +70,21 @@ export async function startExample(name) {
   if (!existsSync(bin)) {
     throw new Error(`${bin} is missing: build it with \`cargo build --example ${name}\` or set EXAMPLES_DIR`)
   }
-  let lastError
-  // The port can be taken between picking it and the server binding it: try a few.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    let started
-    try {
-      started = await startOnce(bin, await freePort())
-    } catch (err) {
-      lastError = err
-      continue
-    }
-    const { child, exited, addr, output } = started
-    let stopping
-    const stop = () => {
-      stopping ??= (async () => {
-        child.kill('SIGTERM')
-        try {
-          await withTimeout(exited, 5_000, `${name} exit after SIGTERM`)
-        } catch {
-          child.kill('SIGKILL')
-          await withTimeout(exited, 5_000, `${name} exit after SIGKILL`).catch(() => {})
-        }
-      })()
-      return stopping
-    }
-    return { url: `http://${addr}`, output, stop }
+  const { child, exited, addr, output } = await startOnce(bin)
+  let stopping
+  const stop = () => {
+    stopping ??= (async () => {
+      child.kill('SIGTERM')
+      try {
+        await withTimeout(exited, 5_000, `${name} exit after SIGTERM`)
+      } catch {
+        child.kill('SIGKILL')
+        await withTimeout(exited, 5_000, `${name} exit after SIGKILL`).catch(() => {})
+      }
+    })()
+    return stopping
   }
-  throw lastError
+  return { url: `http://${addr}`, output, stop }
 }
 
 /**

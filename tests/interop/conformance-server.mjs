@@ -6,7 +6,6 @@
 
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -27,22 +26,9 @@ export function withTimeout(promise, ms, what) {
 
 export const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
-/** Asks the OS for a free port on 127.0.0.1 with a temporary listener. */
-export function freePort() {
-  return withTimeout(new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(err => (err ? reject(err) : resolve(port)))
-    })
-  }), 5_000, 'picking a free port')
-}
-
-function startOnce(port, readyTimeoutMs) {
-  const addr = `127.0.0.1:${port}`
-  const child = spawn(CONFORMANCE_BIN, ['--addr', addr], { stdio: ['ignore', 'pipe', 'pipe'] })
+/** Starts the server on port 0 (the kernel picks a free one) and reads its address back. */
+function startOnce(readyTimeoutMs) {
+  const child = spawn(CONFORMANCE_BIN, ['--addr', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   const exited = new Promise(resolve => {
@@ -55,7 +41,8 @@ function startOnce(port, readyTimeoutMs) {
     child.stderr.setEncoding('utf8')
     child.stdout.on('data', chunk => {
       stdout += chunk
-      if (stdout.includes(`listening on http://${addr}`)) resolve()
+      const listening = stdout.match(/listening on http:\/\/(127\.0\.0\.1:\d+)/)
+      if (listening) resolve(listening[1])
     })
     child.stderr.on('data', chunk => { stderr += chunk })
     exited.then(({ code, signal }) => reject(new Error(
@@ -64,8 +51,8 @@ function startOnce(port, readyTimeoutMs) {
     )))
   })
 
-  return withTimeout(ready, readyTimeoutMs, `waiting for "listening on http://${addr}"`)
-    .then(() => ({ child, exited, addr, output: () => ({ stdout, stderr }) }))
+  return withTimeout(ready, readyTimeoutMs, 'waiting for "listening on http://127.0.0.1:PORT"')
+    .then(addr => ({ child, exited, addr, output: () => ({ stdout, stderr }) }))
     .catch(err => {
       child.kill('SIGKILL')
       throw err
@@ -84,38 +71,26 @@ export async function startServer({ readyTimeoutMs = 20_000 } = {}) {
       + 'build it with `cargo build --example conformance` or set CONFORMANCE_BIN',
     )
   }
-  let lastError
-  // The port can be taken between picking it and the server binding it, so try a few times.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort()
-    let started
-    try {
-      started = await startOnce(port, readyTimeoutMs)
-    } catch (err) {
-      lastError = err
-      continue
-    }
-    const { child, exited, addr } = started
-    const url = `http://${addr}`
-    let stopping
-    const stop = () => {
-      stopping ??= (async () => {
-        const t0 = Date.now()
-        child.kill('SIGTERM')
-        try {
-          const result = await withTimeout(exited, 10_000, 'conformance server exit after SIGTERM')
-          return { ...result, ms: Date.now() - t0 }
-        } catch (err) {
-          child.kill('SIGKILL')
-          await withTimeout(exited, 5_000, 'conformance server exit after SIGKILL').catch(() => {})
-          throw err
-        }
-      })()
-      return stopping
-    }
-    return { url, rpcUrl: `${url}/rpc`, apiUrl: `${url}/api`, stop, output: started.output }
+  const started = await startOnce(readyTimeoutMs)
+  const { child, exited, addr } = started
+  const url = `http://${addr}`
+  let stopping
+  const stop = () => {
+    stopping ??= (async () => {
+      const t0 = Date.now()
+      child.kill('SIGTERM')
+      try {
+        const result = await withTimeout(exited, 10_000, 'conformance server exit after SIGTERM')
+        return { ...result, ms: Date.now() - t0 }
+      } catch (err) {
+        child.kill('SIGKILL')
+        await withTimeout(exited, 5_000, 'conformance server exit after SIGKILL').catch(() => {})
+        throw err
+      }
+    })()
+    return stopping
   }
-  throw lastError
+  return { url, rpcUrl: `${url}/rpc`, apiUrl: `${url}/api`, stop, output: started.output }
 }
 
 /** POST {url} with a JSON body (or none) and parse the JSON answer. */
