@@ -2,6 +2,7 @@
 //! under both protocols, for checks written in other languages against that spec.
 //!
 //!     cargo run --release --example conformance -- --addr 127.0.0.1:8787
+//!     cargo run --release --example conformance -- --emit-typescript contract.ts
 //!
 //! The procedures live in `orpc-test-support/src/conformance.rs`, a library, so that the tests
 //! serve the very same ones in-process.
@@ -15,7 +16,12 @@ async fn main() -> std::io::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .init();
-    let addr = conformance::parse_addr(std::env::args().skip(1))
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    conformance::serve(addr).await
+    match conformance::parse_args(std::env::args().skip(1))
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?
+    {
+        conformance::Command::Serve(addr) => conformance::serve(addr).await,
+        conformance::Command::EmitTypeScript(path) => {
+            std::fs::write(path, conformance::router().typescript())
+        }
+    }
 }

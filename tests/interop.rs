@@ -4,7 +4,8 @@
 //! `examples/conformance.rs` on a free 127.0.0.1 port and drive it with `RPCLink` and
 //! `ClientRetryPlugin` from `@orpc/client`, `OpenAPILink` from `@orpc/openapi-client` (with a
 //! contract built by `oc` from `@orpc/contract`), and the `eventsource` package as a WHATWG
-//! `EventSource`. The versions are pinned exactly in
+//! `EventSource`; and it type-checks a client typed by the server's generated TypeScript
+//! contract (`--emit-typescript`) with `tsc`. The versions are pinned exactly in
 //! `tests/interop/package.json` and the root lock file.
 //!
 //! This test:

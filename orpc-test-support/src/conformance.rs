@@ -237,10 +237,20 @@ pub async fn serve(addr: String) -> std::io::Result<()> {
     .await
 }
 
-/// The address from the command line, `--addr HOST:PORT`, by default `127.0.0.1:8787`.
-pub fn parse_addr(args: impl IntoIterator<Item = String>) -> Result<String, String> {
+/// What the command line asks of the conformance server.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Serve on this address (`--addr HOST:PORT`, by default `127.0.0.1:8787`).
+    Serve(String),
+    /// Write the TypeScript contract to this path and exit (`--emit-typescript PATH`).
+    EmitTypeScript(String),
+}
+
+/// Reads the command line: `[--addr HOST:PORT] [--emit-typescript PATH]`.
+pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut args = args.into_iter();
     let mut addr = "127.0.0.1:8787".to_owned();
+    let mut emit = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => {
@@ -248,14 +258,21 @@ pub fn parse_addr(args: impl IntoIterator<Item = String>) -> Result<String, Stri
                     .next()
                     .ok_or("--addr needs a value, e.g. --addr 127.0.0.1:8787")?
             }
+            "--emit-typescript" => {
+                emit =
+                    Some(args.next().ok_or(
+                        "--emit-typescript needs a path, e.g. --emit-typescript contract.ts",
+                    )?)
+            }
             other => {
                 return Err(format!(
-                    "unknown argument {other:?}; usage: conformance [--addr HOST:PORT]"
+                    "unknown argument {other:?}; usage: conformance [--addr HOST:PORT] \
+                     [--emit-typescript PATH]"
                 ))
             }
         }
     }
-    Ok(addr)
+    Ok(emit.map_or(Command::Serve(addr), Command::EmitTypeScript))
 }
 
 /// The initial comment every stream opens with (the library's default).

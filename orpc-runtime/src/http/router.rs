@@ -238,6 +238,45 @@ impl Router {
         crate::schema::document(self.routes(), &self.inner.info, server_url)
     }
 
+    /// The router's oRPC contract as a TypeScript module, from the same schemas that validate:
+    /// `export const contract = { .. }`, one entry per procedure (a `/` in a name nests objects),
+    /// with its OpenAPI method and path, its input and its output (`eventIterator(event, done)`
+    /// for an event iterator), and a named type for each named Rust type. It imports only from
+    /// `@orpc/contract`; a TypeScript client is then typed with
+    /// `createORPCClient<ContractRouterClient<typeof contract>>(link)`, and `OpenAPILink` can
+    /// route with it.
+    ///
+    /// ```
+    /// use orpc_runtime::http::Router;
+    /// use orpc_runtime::{procedure, yield_};
+    /// use schemars::JsonSchema;
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Deserialize, JsonSchema)]
+    /// struct CountInput { n: u32 }
+    ///
+    /// #[derive(Serialize, JsonSchema)]
+    /// struct Tick { i: u32 }
+    ///
+    /// #[procedure(output = event_iterator(Tick, String), method = GET)]
+    /// async fn count(input: CountInput) -> String {
+    ///     for i in 0..input.n {
+    ///         yield_!(Tick { i });
+    ///     }
+    ///     "done!".into()
+    /// }
+    ///
+    /// let module = Router::new().procedure(count).typescript();
+    /// assert!(module.contains("export type Tick = {\n  i: number\n}"));
+    /// assert!(module.contains(
+    ///     "count: oc.route({ method: 'GET', path: '/count' }).input(type<CountInput>())\
+    ///      .output(eventIterator(type<Tick>(), type<string>()))"
+    /// ));
+    /// ```
+    pub fn typescript(&self) -> String {
+        crate::schema::contract(self.routes())
+    }
+
     /// The registered routes.
     pub fn routes(&self) -> impl Iterator<Item = &Route> {
         self.inner.routes.values().map(|r| &**r)

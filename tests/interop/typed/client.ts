@@ -1,0 +1,50 @@
+// A client typed by the conformance server's generated contract (`generated/contract.ts`,
+// written by `conformance --emit-typescript`). `tsc` must accept every line, and must find an
+// error on each line below a `@ts-expect-error`, or the contract is too loose (an `any` would
+// let them all through).
+import { createORPCClient } from '@orpc/client'
+import { RPCLink } from '@orpc/client/fetch'
+import type { ContractRouterClient } from '@orpc/contract'
+import { contract } from './generated/contract'
+
+declare const url: string
+const client: ContractRouterClient<typeof contract> = createORPCClient(new RPCLink({ url }))
+
+export async function typed(): Promise<void> {
+  const greeting: { greeting: string } = await client.echo({ name: 'ada' })
+  void greeting
+
+  const ticks = await client.count({ n: 3, delay_ms: 10 })
+  for await (const tick of ticks) {
+    const i: number = tick.i
+    void i
+    // @ts-expect-error an event has no such field
+    void tick.j
+  }
+  const counted = await client.count({ n: 1 })
+  const last = await counted.next()
+  if (last.done) {
+    const done: string = last.value
+    void done
+    // @ts-expect-error the done value is a string
+    const wrong: number = last.value
+    void wrong
+  }
+
+  for await (const item of await client.text({ items: ['a', 'b'] })) {
+    const text: string = item
+    void text
+  }
+  const stats = await client.stats()
+  const started: number = stats.started
+  void started
+
+  // @ts-expect-error a wrong input type
+  await client.count({ n: 'three' })
+  // @ts-expect-error a missing input
+  await client.echo()
+  // @ts-expect-error an unknown procedure
+  await client.nope()
+  // @ts-expect-error a wrong field in an input
+  await client.validated({ vals: [1] })
+}

@@ -1,0 +1,66 @@
+// The TypeScript contract: `conformance --emit-typescript` writes it, and `tsc` (TypeScript from
+// this project's lock file) type-checks `typed/client.ts` with it, whose `@ts-expect-error`
+// lines must each be errors; then `OpenAPILink` routes a real call with it.
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { test } from 'node:test'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { promisify } from 'node:util'
+
+import { createORPCClient } from '@orpc/client'
+import ts from 'typescript'
+import { OpenAPILink } from '@orpc/openapi-client/fetch'
+
+import { CONFORMANCE_BIN, startServer } from './conformance-server.mjs'
+
+const run = promisify(execFile)
+const here = path.dirname(fileURLToPath(import.meta.url))
+const generated = path.join(here, 'typed', 'generated')
+const contractTs = path.join(generated, 'contract.ts')
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+
+async function emit() {
+  mkdirSync(generated, { recursive: true })
+  const { stdout } = await run(CONFORMANCE_BIN, ['--emit-typescript', contractTs], { timeout: 30_000 })
+  assert.equal(stdout, '', 'it writes the file and exits without listening')
+  return readFileSync(contractTs, 'utf8')
+}
+
+test('the generated contract imports only @orpc/contract and types nothing as any', async () => {
+  const module = await emit()
+  const imports = [...module.matchAll(/from '([^']+)'/g)].map(m => m[1])
+  assert.deepEqual([...new Set(imports)], ['@orpc/contract'])
+  assert.doesNotMatch(module, /\bany\b/)
+})
+
+test('tsc types a client with it, and rejects every mistake marked in typed/client.ts', async () => {
+  await emit()
+  const result = await run(process.execPath, [tsc, '-p', path.join(here, 'typed', 'tsconfig.json')], {
+    timeout: 120_000,
+  }).catch(err => err)
+  assert.equal(result.code ?? 0, 0, `tsc failed:\n${result.stdout}\n${result.stderr}`)
+})
+
+test('OpenAPILink routes calls with the contract at run time', async () => {
+  await emit()
+  // Node 20 cannot run TypeScript: TypeScript's own transpiler turns the module into JavaScript.
+  const js = ts.transpileModule(readFileSync(contractTs, 'utf8'), {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  }).outputText
+  const jsPath = path.join(generated, 'contract.mjs')
+  writeFileSync(jsPath, js)
+  const { contract } = await import(pathToFileURL(jsPath).href + `?t=${Date.now()}`)
+  const server = await startServer()
+  try {
+    const client = createORPCClient(new OpenAPILink(contract, { url: server.apiUrl }))
+    assert.deepEqual(await client.echo({ name: 'ada' }), { greeting: 'hello ada' })
+    const ticks = []
+    for await (const tick of await client.count({ n: 2 })) ticks.push(tick.i)
+    assert.deepEqual(ticks, [0, 1])
+  } finally {
+    await server.stop()
+  }
+})
