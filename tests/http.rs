@@ -664,3 +664,45 @@ async fn the_return_value_is_validated_too() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_declared_error_is_sent_defined_with_its_data_and_documented() {
+    let c = Conformance::start();
+    let rpc = c.rpc("limited", Value::Null).await;
+    assert_eq!(rpc.status(), 429);
+    assert_eq!(
+        rpc.text().await.unwrap(),
+        r#"{"json":{"defined":true,"code":"RATE_LIMITED","status":429,"message":"slow down","data":{"retry_after":10}}}"#
+    );
+    let openapi = client().post(c.url("/api/limited")).send().await.unwrap();
+    assert_eq!(openapi.status(), 429);
+    assert_eq!(
+        openapi.text().await.unwrap(),
+        r#"{"defined":true,"code":"RATE_LIMITED","status":429,"message":"slow down","data":{"retry_after":10}}"#
+    );
+    let document: Value = client()
+        .get(c.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let declared = &document["paths"]["/limited"]["post"]["responses"]["429"]["content"]
+        ["application/json"]["schema"];
+    assert_eq!(
+        declared["properties"]["code"],
+        json!({ "const": "RATE_LIMITED" })
+    );
+    assert_eq!(declared["properties"]["defined"], json!({ "const": true }));
+    assert_eq!(
+        document["components"]["schemas"]["RetryAfter"]["properties"]["retry_after"]["type"],
+        "integer"
+    );
+    // Undeclared errors stay undefined.
+    let undeclared = Frames::new(c.rpc("fail", Value::Null).await).rest().await;
+    assert!(
+        undeclared[2].contains("\"defined\":false"),
+        "{undeclared:?}"
+    );
+}

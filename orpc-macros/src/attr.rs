@@ -15,6 +15,7 @@ pub struct Args {
     pub path: Option<LitStr>,
     pub validate: Option<LitBool>,
     pub tags: Option<Vec<LitStr>>,
+    pub errors: Option<Type>,
 }
 
 /// `method = GET`, or `method = "GET"`: the method as written, and where.
@@ -30,7 +31,8 @@ pub struct Output {
 }
 
 const KNOWN: &str = "`output = event_iterator(..)`, `name = \"..\"`, `method = GET|POST|..`, \
-                     `path = \"/..\"`, `tags = [\"..\"]` and `validate = true|false`";
+                     `path = \"/..\"`, `tags = [\"..\"]`, `errors = MyErrors` and \
+                     `validate = true|false`";
 
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
@@ -76,6 +78,11 @@ impl Parse for Args {
                 }
                 "validate" => {
                     if args.validate.replace(input.parse()?).is_some() {
+                        push(duplicate());
+                    }
+                }
+                "errors" => {
+                    if args.errors.replace(input.parse()?).is_some() {
                         push(duplicate());
                     }
                 }

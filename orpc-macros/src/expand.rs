@@ -136,6 +136,12 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
     if !p.validate {
         route = quote!(#route.without_event_validation());
     }
+    if let Some(errors) = &p.errors {
+        let declared = quote_spanned!(errors.span()=>
+            ::orpc_runtime::__private::declared::<#errors>()
+        );
+        route = quote!(#route.with_errors(#declared));
+    }
     if p.summary.is_some() {
         let summary = &p.summary;
         let description = match &p.description {

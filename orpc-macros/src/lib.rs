@@ -14,6 +14,7 @@
 use proc_macro::TokenStream;
 
 mod attr;
+mod defined_error;
 mod expand;
 mod valid;
 mod visitor;
@@ -22,6 +23,12 @@ mod visitor;
 #[proc_macro_attribute]
 pub fn procedure(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::procedure(args.into(), item.into()).into()
+}
+
+/// Derives `orpc_runtime::DefinedError` for an enum of declared errors. See that trait.
+#[proc_macro_derive(DefinedError, attributes(error))]
+pub fn defined_error(input: TokenStream) -> TokenStream {
+    defined_error::derive(input.into()).into()
 }
 
 /// Sends one event from a `#[procedure(output = event_iterator(..))]` body.

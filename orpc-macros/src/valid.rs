@@ -33,6 +33,8 @@ pub struct Procedure {
     pub path_fields: Vec<(Ident, Span)>,
     pub validate: bool,
     pub tags: Vec<String>,
+    /// The type that declares the procedure's errors, `errors = MyErrors`.
+    pub errors: Option<Type>,
     /// The doc comment's first paragraph, and the rest.
     pub summary: Option<String>,
     pub description: Option<String>,
@@ -233,6 +235,7 @@ pub fn check(args: Args, item: ItemFn) -> syn::Result<Procedure> {
         path,
         path_fields,
         validate: args.validate.is_none_or(|b| b.value),
+        errors: args.errors,
         tags: args
             .tags
             .unwrap_or_default()

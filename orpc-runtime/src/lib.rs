@@ -51,6 +51,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod errors;
 pub mod http;
 mod input;
 mod path;
@@ -59,6 +60,7 @@ pub mod schema;
 pub mod sse;
 pub mod stream;
 
+pub use errors::{DeclaredError, DefinedError};
 pub use http::EncodedFrames;
 pub use input::RawInput;
 pub use orpc_protocol::{Event, EventId, EventMeta, Frame, InvalidMeta, LastEventId, ORPCError};
@@ -136,6 +138,9 @@ pub mod __private;
 /// # }
 /// ```
 pub use orpc_macros::procedure;
+
+/// Derives [`DefinedError`] for an enum of declared errors; see the trait.
+pub use orpc_macros::DefinedError;
 
 /// Sends one event from a streaming procedure's body.
 ///

@@ -1,6 +1,7 @@
 //! What the code `#[procedure]` generates calls into. Not a public API: the crate re-exports
 //! this module as `__private`, hidden from the docs, and its items may change in any release.
 
+pub use crate::errors::{data_schema, defined};
 pub use crate::stream::yielder::{SlotCell, SlotKey, Yielder};
 use crate::ORPCError;
 use actix_web::dev::Payload;
@@ -104,4 +105,10 @@ pub fn infallible<R>(value: R) -> Result<R, ORPCError> {
 #[inline(always)]
 pub fn fallible<R, E: Into<ORPCError>>(value: Result<R, E>) -> Result<R, ORPCError> {
     value.map_err(Into::into)
+}
+
+/// The errors `T` declares, checked to be [`DefinedError`](crate::DefinedError)s.
+#[inline(always)]
+pub fn declared<T: crate::DefinedError>() -> &'static [crate::DeclaredError] {
+    T::ERRORS
 }

@@ -55,6 +55,8 @@ pub struct Route {
     /// The names of the parameters in `path`, `{room}` or `{room:regex}`.
     pub(crate) params: Vec<&'static str>,
     pub(crate) validate_events: bool,
+    /// The errors it declares.
+    pub(crate) errors: &'static [crate::DeclaredError],
     pub(crate) handler: Handler,
     pub(crate) docs: Docs,
     pub(crate) schemas: Schemas,
@@ -156,6 +158,7 @@ impl Route {
             path: None,
             params: Vec::new(),
             validate_events: true,
+            errors: &[],
             handler,
             docs: Docs::default(),
             schemas,
@@ -194,6 +197,14 @@ impl Route {
     pub fn with_path(mut self, path: &'static str) -> Self {
         self.path = Some(path);
         self.params = path_params(path);
+        self
+    }
+
+    /// Declares the errors the procedure raises: they are listed in the OpenAPI document and the
+    /// TypeScript contract. `#[procedure(errors = MyErrors)]` passes
+    /// [`DefinedError::ERRORS`](crate::DefinedError::ERRORS) here.
+    pub fn with_errors(mut self, errors: &'static [crate::DeclaredError]) -> Self {
+        self.errors = errors;
         self
     }
 

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use orpc_runtime::http::Router;
-use orpc_runtime::{procedure, yield_};
+use orpc_runtime::{procedure, yield_, DefinedError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -89,10 +89,26 @@ struct Shapes {
     tree: Tree,
 }
 
+#[derive(Debug, Serialize, JsonSchema)]
+struct Conflict {
+    existing: u64,
+}
+
+/// What saving a profile can fail with (never raised here: only its declaration is read).
+#[allow(dead_code)]
+#[derive(Debug, DefinedError)]
+enum SaveError {
+    #[error(status = 409, message = "taken")]
+    NameTaken(Conflict),
+    Forbidden,
+    #[error(code = "x-custom")]
+    Custom,
+}
+
 /// Saves a profile.
-#[procedure]
-async fn save(input: Profile) -> bool {
-    !input.display_name.is_empty()
+#[procedure(errors = SaveError)]
+async fn save(input: Profile) -> Result<bool, SaveError> {
+    Ok(!input.display_name.is_empty())
 }
 
 #[procedure(output = event_iterator(Shapes), name = "shapes/all", method = GET, path = "/shapes")]

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use actix_web::web;
 use orpc_runtime::http::{self, Router};
-use orpc_runtime::{finally, procedure, yield_, LastEventId, ORPCError};
+use orpc_runtime::{finally, procedure, yield_, DefinedError, LastEventId, ORPCError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
@@ -182,6 +182,30 @@ async fn echo(input: EchoInput) -> Greeting {
     }
 }
 
+#[derive(Debug, Serialize, JsonSchema)]
+struct RetryAfter {
+    retry_after: u32,
+}
+
+/// The errors `limited` declares.
+#[derive(Debug, DefinedError)]
+enum LimitedError {
+    /// Too many calls; try again after `retry_after` seconds.
+    #[error(status = 429, message = "slow down")]
+    RateLimited(RetryAfter),
+}
+
+#[derive(Serialize, JsonSchema)]
+struct LimitedOutput {
+    ok: bool,
+}
+
+/// Always fails with its declared error, `RATE_LIMITED`.
+#[procedure(errors = LimitedError)]
+async fn limited() -> Result<LimitedOutput, LimitedError> {
+    Err(LimitedError::RateLimited(RetryAfter { retry_after: 10 }))
+}
+
 #[derive(Serialize, JsonSchema)]
 struct StatsOutput {
     started: u64,
@@ -209,6 +233,7 @@ pub fn router() -> Router {
         .procedure(panic)
         .procedure(meta)
         .procedure(echo)
+        .procedure(limited)
         .procedure(stats)
 }
 

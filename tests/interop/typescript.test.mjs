@@ -10,7 +10,8 @@ import { test } from 'node:test'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 
-import { createORPCClient } from '@orpc/client'
+import { createORPCClient, isDefinedError } from '@orpc/client'
+import { RPCLink } from '@orpc/client/fetch'
 import ts from 'typescript'
 import { OpenAPILink } from '@orpc/openapi-client/fetch'
 
@@ -44,7 +45,7 @@ test('tsc types a client with it, and rejects every mistake marked in typed/clie
   assert.equal(result.code ?? 0, 0, `tsc failed:\n${result.stdout}\n${result.stderr}`)
 })
 
-test('OpenAPILink routes calls with the contract at run time', async () => {
+test('OpenAPILink routes calls with the contract at run time; RPCLink reads a declared error', async () => {
   await emit()
   // Node 20 cannot run TypeScript: TypeScript's own transpiler turns the module into JavaScript.
   const js = ts.transpileModule(readFileSync(contractTs, 'utf8'), {
@@ -60,6 +61,15 @@ test('OpenAPILink routes calls with the contract at run time', async () => {
     const ticks = []
     for await (const tick of await client.count({ n: 2 })) ticks.push(tick.i)
     assert.deepEqual(ticks, [0, 1])
+
+    // The declared error, as oRPC's own client reads it over RPC.
+    const rpc = createORPCClient(new RPCLink({ url: server.rpcUrl }))
+    const error = await rpc.limited().then(() => null, e => e)
+    assert.ok(isDefinedError(error), `a defined error: ${error}`)
+    assert.equal(error.code, 'RATE_LIMITED')
+    assert.equal(error.status, 429)
+    assert.equal(error.message, 'slow down')
+    assert.deepEqual(error.data, { retry_after: 10 })
   } finally {
     await server.stop()
   }

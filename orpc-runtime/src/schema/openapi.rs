@@ -143,16 +143,49 @@ fn operation(
             })
         }
     };
-    op.insert(
-        "responses".into(),
-        json!({
-            "200": success,
-            "default": {
-                "description": "An error, before any event: the HTTP status is the error's.",
-                "content": { "application/json": { "schema": error_schema } },
-            },
-        }),
-    );
+    let mut responses = json!({
+        "200": success,
+        "default": {
+            "description": "An error, before any event: the HTTP status is the error's.",
+            "content": { "application/json": { "schema": error_schema } },
+        },
+    });
+    // Declared errors, by status: each one's exact code and status, and its data's schema.
+    let mut declared: std::collections::BTreeMap<u16, Vec<Value>> = Default::default();
+    for error in route.errors {
+        let mut properties = json!({
+            "defined": { "const": true },
+            "code": { "const": error.code },
+            "status": { "const": error.status() },
+            "message": { "type": "string" },
+        });
+        let mut required = vec!["defined", "code", "status", "message"];
+        if let Some(data) = error.data {
+            properties["data"] = data(generator).to_value();
+            required.push("data");
+        }
+        declared
+            .entry(error.status())
+            .or_default()
+            .push(json!({ "type": "object", "properties": properties, "required": required }));
+    }
+    for (status, mut schemas) in declared {
+        let codes: Vec<&str> = schemas
+            .iter()
+            .filter_map(|s| s["properties"]["code"]["const"].as_str())
+            .collect();
+        let description = format!("A declared error: {}.", codes.join(", "));
+        let schema = if schemas.len() == 1 {
+            schemas.remove(0)
+        } else {
+            json!({ "oneOf": schemas })
+        };
+        responses[status.to_string()] = json!({
+            "description": description,
+            "content": { "application/json": { "schema": schema } },
+        });
+    }
+    op.insert("responses".into(), responses);
     Value::Object(op)
 }
 

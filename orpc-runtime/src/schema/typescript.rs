@@ -38,6 +38,27 @@ pub(crate) fn contract<'a>(routes: impl IntoIterator<Item = &'a Route>) -> Strin
             quote(method),
             quote(&path)
         );
+        if !route.errors.is_empty() {
+            let declared: Vec<String> = route
+                .errors
+                .iter()
+                .map(|error| {
+                    let mut item = format!(
+                        "{}: {{ status: {}, message: {}",
+                        key_of(error.code),
+                        error.status(),
+                        quote(error.message())
+                    );
+                    if let Some(data) = error.data {
+                        let data = data(&mut generator).to_value();
+                        let _ = write!(item, ", data: type<{}>()", ts(&data, 1));
+                    }
+                    item.push_str(" }");
+                    item
+                })
+                .collect();
+            let _ = write!(entry, ".errors({{ {} }})", declared.join(", "));
+        }
         let input = if accepts_nothing(&input) {
             "void".to_owned()
         } else {

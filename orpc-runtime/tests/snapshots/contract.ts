@@ -10,6 +10,10 @@ export type Adjacent = {
   t: "Text"
 }
 
+export type Conflict = {
+  existing: number
+}
+
 /** Externally tagged, the default. */
 export type External = "Unit" | {
   New: number
@@ -69,7 +73,7 @@ export type Tree = {
 export type Untagged = number | string
 
 export const contract = {
-  save: oc.route({ method: 'POST', path: '/save' }).input(type<Profile>()).output(type<boolean>()),
+  save: oc.route({ method: 'POST', path: '/save' }).errors({ NAME_TAKEN: { status: 409, message: 'taken', data: type<Conflict>() }, FORBIDDEN: { status: 403, message: 'Forbidden' }, "x-custom": { status: 500, message: 'x-custom' } }).input(type<Profile>()).output(type<boolean>()),
   shapes: {
     all: oc.route({ method: 'GET', path: '/shapes' }).input(type<void>()).output(eventIterator(type<Shapes>(), type<void>())),
     count: oc.route({ method: 'POST', path: '/shapes/count' }).input(type<number[]>()).output(eventIterator(type<string>(), type<number | null>())),

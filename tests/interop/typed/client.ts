@@ -1,8 +1,8 @@
 // A client typed by the conformance server's generated contract (`generated/contract.ts`,
 // written by `conformance --emit-typescript`). `tsc` must accept every line, and must find an
 // error on each line below a `@ts-expect-error`, or the contract is too loose (an `any` would
-// let them all through).
-import { createORPCClient } from '@orpc/client'
+// let them all through). The conformance procedures are those of shared/spec/conformance.md.
+import { createORPCClient, isDefinedError, safe } from '@orpc/client'
 import { RPCLink } from '@orpc/client/fetch'
 import type { ContractRouterClient } from '@orpc/contract'
 import { contract } from './generated/contract'
@@ -38,6 +38,15 @@ export async function typed(): Promise<void> {
   const stats = await client.stats()
   const started: number = stats.started
   void started
+
+  // A declared error narrows its data by its code.
+  const [error] = await safe(client.limited())
+  if (isDefinedError(error) && error.code === 'RATE_LIMITED') {
+    const seconds: number = error.data.retry_after
+    void seconds
+    // @ts-expect-error a declared error's data has no such field
+    void error.data.nope
+  }
 
   // @ts-expect-error a wrong input type
   await client.count({ n: 'three' })
