@@ -4,6 +4,7 @@
 //!     cargo run --example ticker                   # then open http://127.0.0.1:8086
 //!     curl -N http://127.0.0.1:8086/api/quotes
 //!     curl http://127.0.0.1:8086/api/openapi.json  # the page links to it too
+//!     open http://127.0.0.1:8086/api/docs          # the API reference page: call `quotes` from it
 //!
 //! `Quote::price` carries `exclusiveMinimum: 0` in its schema, so every quote is checked as it
 //! is sent: a zero or negative price (a bug in a feed, say) never reaches a browser; the stream
@@ -166,7 +167,10 @@ async fn main() -> std::io::Result<()> {
     let addr = common::addr("ticker", "127.0.0.1:8086")?;
     let market = web::Data::new(watch::Sender::new(Market::open()));
     tokio::spawn(simulate(market.clone()));
-    let router = Router::new().info("ticker", "1.0.0").procedure(quotes);
+    let router = Router::new()
+        .info("ticker", "1.0.0")
+        .api_reference(true)
+        .procedure(quotes);
     http::serve_with(router, addr, move |cfg| {
         cfg.app_data(market.clone()).configure(page);
     })

@@ -706,3 +706,25 @@ async fn a_declared_error_is_sent_defined_with_its_data_and_documented() {
         "{undeclared:?}"
     );
 }
+
+#[tokio::test]
+async fn the_api_reference_page_is_served_only_when_asked_for() {
+    let c = Conformance::start();
+    let off = client().get(c.url("/api/docs")).send().await.unwrap();
+    assert_eq!(off.status(), 404, "off by default");
+
+    let c = Conformance::with(
+        conformance::router().api_reference(true),
+        Options::default(),
+    );
+    let on = client().get(c.url("/api/docs")).send().await.unwrap();
+    assert_eq!(on.status(), 200);
+    assert_eq!(on.headers()["content-type"], "text/html; charset=utf-8");
+    let page = on.text().await.unwrap();
+    // One self-contained file: it reads the document beside it and loads nothing else.
+    assert!(page.contains("fetch('openapi.json')"));
+    assert!(
+        !page.contains("src=") && !page.contains("<link"),
+        "no external assets"
+    );
+}

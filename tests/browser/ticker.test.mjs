@@ -45,3 +45,31 @@ test('twenty symbols tick live, and the page links to the OpenAPI document', { t
   assert.equal(document.components.schemas.Quote.properties.price.exclusiveMinimum, 0)
   await page.close()
 })
+
+test('the API reference page lists the procedures and streams one from the browser', { timeout: 60_000 }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 900 } })
+  page.setDefaultTimeout(15_000)
+  // Nothing but the page, its document and the calls it makes: any other request fails the test.
+  const requests = []
+  page.on('request', r => requests.push(new URL(r.url()).pathname))
+  await page.goto(`${server.url}/api/docs`)
+  await page.waitForSelector('#operations[data-ready="true"]', WAIT)
+  const operations = await page.$$eval('[data-testid="operation"]', s => s.map(e => e.dataset.operation))
+  assert.deepEqual(operations, ['quotes'])
+  assert.equal(await page.textContent('#title'), 'ticker')
+
+  const quotes = page.locator('[data-operation="quotes"]')
+  await quotes.getByRole('button', { name: 'Send' }).click()
+  await page.waitForFunction(
+    () => document.querySelectorAll('[data-operation="quotes"] [data-testid="event"][data-event="message"]').length >= 25,
+    null,
+    WAIT,
+  )
+  const first = await quotes.locator('[data-testid="event"]').first().textContent()
+  assert.match(first, /^message: \{"symbol":"[A-Z]+","price":[0-9.]+/)
+  await page.screenshot({ path: screenshotPath('reference.png') })
+  await quotes.getByRole('button', { name: 'Stop' }).click()
+  await page.waitForFunction(() => /stopped/.test(document.querySelector('[data-operation="quotes"] .status').textContent), null, WAIT)
+  assert.deepEqual([...new Set(requests)].sort(), ['/api/docs', '/api/openapi.json', '/api/quotes'])
+  await page.close()
+})

@@ -64,6 +64,8 @@ pub(crate) struct Inner {
     max_streams: Option<u64>,
     request_timeout: Duration,
     info: ApiInfo,
+    /// Whether `{scope}/docs` serves the API reference page.
+    reference: bool,
     counters: Arc<Counters>,
 }
 
@@ -87,6 +89,7 @@ impl Router {
                 max_streams: None,
                 request_timeout: DEFAULT_REQUEST_TIMEOUT,
                 info: ApiInfo::default(),
+                reference: false,
                 counters: Arc::default(),
             }),
         }
@@ -221,6 +224,31 @@ impl Router {
     /// The counters of this router's streams, across every worker.
     pub fn stats(&self) -> StreamStats {
         self.inner.counters.snapshot()
+    }
+
+    /// Serves an API reference page at `{scope}/docs` beside `{scope}/openapi.json`, when `on`
+    /// (it is off by default). The page lists every procedure from the OpenAPI document, with its
+    /// input and output schemas, and calls it from the browser: a form for the input, the answer
+    /// or the stream's events as they arrive, and a button to stop a stream. It is one
+    /// self-contained HTML file compiled into the crate (about 8 KiB): it fetches nothing but
+    /// the document and the calls you make, so it works offline and under a strict CSP for
+    /// connections.
+    ///
+    /// ```
+    /// use actix_web::{test, App};
+    /// use orpc_runtime::http::Router;
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let router = Router::new().api_reference(true);
+    /// let app = test::init_service(App::new().service(router.openapi_scope("/api"))).await;
+    /// let page = test::call_service(&app, test::TestRequest::get().uri("/api/docs").to_request()).await;
+    /// assert_eq!(page.status(), 200);
+    /// assert_eq!(page.headers().get("content-type").unwrap(), "text/html; charset=utf-8");
+    /// # });
+    /// ```
+    pub fn api_reference(mut self, on: bool) -> Self {
+        Arc::make_mut(&mut self.inner).reference = on;
+        self
     }
 
     /// Names the API in its OpenAPI document.
@@ -364,6 +392,21 @@ impl Router {
                             .to_owned();
                         let document = documented.openapi_document(&scope);
                         async move { HttpResponse::Ok().json(document) }
+                    }),
+                );
+            }
+            let docs_taken = router
+                .inner
+                .routes
+                .values()
+                .any(|r| openapi_path(r) == "/docs");
+            if router.inner.reference && !docs_taken {
+                cfg.route(
+                    "/docs",
+                    web::get().to(|| async {
+                        HttpResponse::Ok()
+                            .content_type("text/html; charset=utf-8")
+                            .body(REFERENCE_PAGE)
                     }),
                 );
             }
@@ -511,6 +554,9 @@ impl Router {
         }
     }
 }
+
+/// The API reference page (see [`Router::api_reference`]).
+const REFERENCE_PAGE: &str = include_str!("reference.html");
 
 /// The OpenAPI path of a route: its own, or `/{name}`.
 pub(crate) fn openapi_path(route: &Route) -> String {
