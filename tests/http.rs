@@ -605,7 +605,7 @@ async fn the_openapi_document_describes_every_route() {
         "stats takes no input"
     );
     let operations = doc["paths"].as_object().unwrap().len();
-    assert_eq!(operations, 10, "one per conformance procedure");
+    assert_eq!(operations, 11, "one per conformance procedure");
 }
 
 #[derive(serde::Serialize, schemars::JsonSchema)]
@@ -727,4 +727,74 @@ async fn the_api_reference_page_is_served_only_when_asked_for() {
         !page.contains("src=") && !page.contains("<link"),
         "no external assets"
     );
+}
+
+#[tokio::test]
+async fn bigint_and_date_travel_with_meta_over_rpc_and_as_strings_over_openapi() {
+    let c = Conformance::start();
+    let input = r#"{"json":{"big":"9007199254740993","at":"2024-05-01T12:00:00.000Z"},"meta":[[0,"big"],[1,"at"]]}"#;
+    let rpc = client()
+        .post(c.url("/rpc/types"))
+        .body(input)
+        .send()
+        .await
+        .unwrap();
+    let payload = r#"{"json":{"big":"9007199254740994","at":"2024-05-02T12:00:00.000Z"},"meta":[[0,"big"],[1,"at"]]}"#;
+    assert_eq!(
+        Frames::new(rpc).rest().await[1..],
+        [
+            format!("event: message\ndata: {payload}"),
+            format!("event: done\ndata: {payload}")
+        ]
+    );
+    let openapi = client()
+        .post(c.url("/api/types"))
+        .json(&json!({ "big": "9007199254740993", "at": "2024-05-01T12:00:00.000Z" }))
+        .send()
+        .await
+        .unwrap();
+    let plain = r#"{"big":"9007199254740994","at":"2024-05-02T12:00:00.000Z"}"#;
+    assert_eq!(
+        Frames::new(openapi).rest().await[1..],
+        [
+            format!("event: message\ndata: {plain}"),
+            format!("event: done\ndata: {plain}")
+        ]
+    );
+
+    // Bad meta, or values that are not what it says: 400, and the server goes on.
+    let at = r#""2024-05-01T12:00:00.000Z""#;
+    let bad = [
+        (
+            format!(r#"{{"json":{{"big":"1","at":{at}}},"meta":[[0,"nope"]]}}"#),
+            "not in `json`",
+        ),
+        (
+            format!(r#"{{"json":{{"big":"1","at":{at}}},"meta":[[9,"big"]]}}"#),
+            "unknown type 9",
+        ),
+        (
+            format!(r#"{{"json":{{"big":"1.5","at":{at}}},"meta":[[0,"big"]]}}"#),
+            "is not a bigint",
+        ),
+        (
+            r#"{"json":{"big":"1","at":"yesterday"},"meta":[[1,"at"]]}"#.to_owned(),
+            "date-time",
+        ),
+    ];
+    for (body, expected) in bad {
+        let response = client()
+            .post(c.url("/rpc/types"))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{body}");
+        let text = response.text().await.unwrap();
+        assert!(
+            text.contains("BAD_REQUEST") && text.contains(expected),
+            "{body}: {text}"
+        );
+    }
+    assert_eq!(c.rpc("echo", json!({ "name": "ok" })).await.status(), 200);
 }

@@ -22,6 +22,9 @@ pub(crate) fn decode<T: DeserializeOwned>(text: &[u8], what: &'static str) -> Re
         EnvelopeError::NotAnObject => Error::Protocol(format!(
             "the {what} is not in oRPC's {{\"json\": ..}} envelope"
         )),
+        EnvelopeError::Meta(message) => Error::Protocol(format!(
+            "the {what}'s meta does not fit its json: {message}"
+        )),
     })
 }
 

@@ -79,6 +79,6 @@ pub use client::{Client, ClientBuilder, StreamRequest};
 pub use error::Error;
 pub use event::{Event, EventId, EventMeta, Frame};
 pub use orpc_protocol::sse;
-pub use orpc_protocol::ORPCError;
+pub use orpc_protocol::{BigInt, Date, ORPCError};
 pub use reconnect::{ReconnectPolicy, ReconnectPolicyBuilder};
 pub use stream::EventStream;

@@ -398,3 +398,37 @@ async fn a_bad_base_url_is_refused() {
         );
     }
 }
+
+#[tokio::test]
+async fn bigint_and_date_round_trip_with_meta() {
+    #[derive(Debug, PartialEq, serde::Serialize, Deserialize)]
+    struct Types {
+        big: orpc_client::BigInt<i64>,
+        at: orpc_client::Date<chrono::DateTime<chrono::Utc>>,
+    }
+    let at = |day| {
+        chrono::DateTime::parse_from_rfc3339(&format!("2024-05-0{day}T12:00:00.000Z"))
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let server = Conformance::start();
+    let input = Types {
+        big: orpc_client::BigInt(9_007_199_254_740_993),
+        at: orpc_client::Date(at(1)),
+    };
+    let stream = client(&server)
+        .stream::<Types, Types>("types", &input)
+        .await
+        .unwrap();
+    let (events, done) = tokio::time::timeout(LIMIT, stream.collect_all())
+        .await
+        .unwrap()
+        .unwrap();
+    let expected = Types {
+        big: orpc_client::BigInt(9_007_199_254_740_994),
+        at: orpc_client::Date(at(2)),
+    };
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].data, expected);
+    assert_eq!(done, expected);
+}

@@ -14,7 +14,7 @@
 //! Nothing here panics on hostile input: serde_json's recursion limit turns deeply nested JSON
 //! into an ordinary error.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -35,12 +35,16 @@ pub enum EnvelopeError {
     Json(serde_json::Error),
     /// An RPC body that is not a JSON object.
     NotAnObject,
+    /// An RPC body whose `meta` does not fit its `json`: an unknown type, a place that does not
+    /// exist, a `bigint` that is not an integer.
+    Meta(String),
 }
 
 impl std::fmt::Display for EnvelopeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             EnvelopeError::Json(error) => error.fmt(f),
+            EnvelopeError::Meta(message) => f.write_str(message),
             EnvelopeError::NotAnObject => {
                 f.write_str(r#"an RPC body must be an object like {"json": value}"#)
             }
@@ -52,7 +56,7 @@ impl std::error::Error for EnvelopeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             EnvelopeError::Json(error) => Some(error),
-            EnvelopeError::NotAnObject => None,
+            EnvelopeError::NotAnObject | EnvelopeError::Meta(_) => None,
         }
     }
 }
@@ -61,6 +65,7 @@ impl std::error::Error for EnvelopeError {
 /// reads bodies with, a key given twice takes its last value.
 struct Rpc<T> {
     json: Option<T>,
+    meta: Option<Value>,
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Rpc<T> {
@@ -78,15 +83,17 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Rpc<T> {
                 self,
                 mut map: A,
             ) -> Result<Rpc<T>, A::Error> {
-                let mut json = None;
+                let (mut json, mut meta) = (None, None);
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     if key == "json" {
                         json = Some(map.next_value()?);
+                    } else if key == "meta" {
+                        meta = Some(map.next_value()?);
                     } else {
                         map.next_value::<serde::de::IgnoredAny>()?;
                     }
                 }
-                Ok(Rpc { json })
+                Ok(Rpc { json, meta })
             }
         }
 
@@ -104,9 +111,27 @@ impl Envelope {
     /// assert_eq!(&Envelope::Plain.wrap(b"[1]".to_vec())[..], b"[1]");
     /// ```
     pub fn wrap(self, json: Vec<u8>) -> Bytes {
-        match self {
-            Envelope::Rpc => [&b"{\"json\":"[..], &json, b"}"].concat().into(),
-            Envelope::Plain => json.into(),
+        self.wrap_with_meta(json, None)
+    }
+
+    /// Like [`wrap`](Self::wrap), with the `meta` list of what JSON alone cannot carry (see
+    /// [`to_json_with_meta`](crate::to_json_with_meta)), which only the RPC envelope holds.
+    ///
+    /// ```
+    /// use orpc_protocol::Envelope;
+    ///
+    /// let meta = Some(br#"[[0,"id"]]"#.to_vec());
+    /// let json = br#"{"id":"1"}"#.to_vec();
+    /// assert_eq!(&Envelope::Rpc.wrap_with_meta(json.clone(), meta.clone())[..], br#"{"json":{"id":"1"},"meta":[[0,"id"]]}"#);
+    /// assert_eq!(&Envelope::Plain.wrap_with_meta(json, meta)[..], br#"{"id":"1"}"#);
+    /// ```
+    pub fn wrap_with_meta(self, json: Vec<u8>, meta: Option<Vec<u8>>) -> Bytes {
+        match (self, meta) {
+            (Envelope::Rpc, None) => [&b"{\"json\":"[..], &json, b"}"].concat().into(),
+            (Envelope::Rpc, Some(meta)) => [&b"{\"json\":"[..], &json, b",\"meta\":", &meta, b"}"]
+                .concat()
+                .into(),
+            (Envelope::Plain, _) => json.into(),
         }
     }
 
@@ -130,9 +155,22 @@ impl Envelope {
             }
             // serde would also read a struct from an array; an envelope is an object only.
             Some(b'{') => {
-                serde_json::from_slice::<Rpc<T>>(body)
-                    .map_err(EnvelopeError::Json)?
+                let rpc = serde_json::from_slice::<Rpc<Box<serde_json::value::RawValue>>>(body)
+                    .map_err(EnvelopeError::Json)?;
+                let json = rpc
                     .json
+                    .as_deref()
+                    .map_or("null", serde_json::value::RawValue::get);
+                match rpc.meta {
+                    Some(meta) if meta.as_array().is_none_or(|m| !m.is_empty()) => {
+                        let mut json: Value =
+                            serde_json::from_str(json).map_err(EnvelopeError::Json)?;
+                        crate::meta::apply(&mut json, &meta).map_err(EnvelopeError::Meta)?;
+                        return T::deserialize(json).map_err(EnvelopeError::Json);
+                    }
+                    _ if rpc.json.is_none() => None,
+                    _ => Some(serde_json::from_str(json).map_err(EnvelopeError::Json)?),
+                }
             }
             Some(_) => {
                 // Say "not JSON" rather than "not an object" when it is not JSON at all.
@@ -163,12 +201,10 @@ impl Envelope {
             return serde_json::to_vec(input).map(Bytes::from);
         }
         let mut body = BytesMut::with_capacity(128);
-        body.put_slice(OPEN);
-        serde_json::to_writer((&mut body).writer(), input)?;
-        if &body[OPEN.len()..] == b"null" {
+        crate::meta::write_rpc(&mut body, input)?;
+        if &body[OPEN.len()..] == b"null}" {
             return Ok(Bytes::from_static(b"{}"));
         }
-        body.put_u8(b'}');
         Ok(body.freeze())
     }
 }
@@ -223,10 +259,17 @@ mod tests {
             Err(EnvelopeError::Json(_))
         ));
         assert_eq!(rpc.read::<u8>(br#"{"json":1,"json":2}"#).unwrap(), 2);
+        // `meta` is read as oRPC writes it, and must fit `json`.
+        assert_eq!(rpc.read::<u8>(br#"{"meta":[],"json":3}"#).unwrap(), 3);
         assert_eq!(
-            rpc.read::<u8>(br#"{"meta":[[0,"x"]],"json":3}"#).unwrap(),
-            3
+            rpc.read::<crate::BigInt<u64>>(br#"{"json":"18446744073709551615","meta":[[0]]}"#)
+                .unwrap(),
+            crate::BigInt(u64::MAX)
         );
+        assert!(matches!(
+            rpc.read::<u8>(br#"{"meta":[[0,"x"]],"json":3}"#),
+            Err(EnvelopeError::Meta(message)) if message.contains("not in `json`")
+        ));
         let plain = Envelope::Plain;
         assert_eq!(plain.read::<Value>(b"").unwrap(), Value::Null);
         assert_eq!(plain.read::<Value>(b"[1]").unwrap(), json!([1]));

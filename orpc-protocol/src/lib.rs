@@ -31,6 +31,8 @@
 //! - `actix-web`: `ResponseError` for [`ORPCError`], so that `?` works in plain actix-web
 //!   handlers and the response body is oRPC's error object; `ORPCError::from_actix`, as an
 //!   extractor's failure is answered; and [`LastEventId`] as an extractor.
+//! - `chrono`: [`Date`] for `chrono::DateTime<Utc>`, a timestamp a TypeScript client reads as a
+//!   `Date`.
 //!
 //! [`orpc-runtime`]: https://docs.rs/orpc-runtime
 //! [`orpc-client`]: https://docs.rs/orpc-client
@@ -44,9 +46,11 @@ mod envelope;
 mod error;
 mod event;
 mod frame;
+mod meta;
 pub mod sse;
 
 pub use envelope::{Envelope, EnvelopeError};
 pub use error::{code_for_status, default_message, is_error_status, status_for_code, ORPCError};
 pub use event::{Event, EventId, EventMeta, InvalidMeta, LastEventId};
 pub use frame::Frame;
+pub use meta::{to_json_with_meta, BigInt, Date};

@@ -63,7 +63,9 @@ pub mod stream;
 pub use errors::{DeclaredError, DefinedError};
 pub use http::EncodedFrames;
 pub use input::RawInput;
-pub use orpc_protocol::{Event, EventId, EventMeta, Frame, InvalidMeta, LastEventId, ORPCError};
+pub use orpc_protocol::{
+    BigInt, Date, Event, EventId, EventMeta, Frame, InvalidMeta, LastEventId, ORPCError,
+};
 pub use procedure::{Procedure, Route};
 pub use stream::{
     finally, finally_async, wait_for_cleanups, AsyncCleanupGuard, CleanupGuard, EventIterator,

@@ -34,8 +34,9 @@ pub trait Procedure: Sized + Send + Sync + 'static {
     fn into_route(self) -> Route;
 }
 
-/// A plain procedure's call: its output serialized as JSON, not yet in its envelope.
-type PlainFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, ORPCError>>>>;
+/// A plain procedure's call: its output serialized as JSON, with the `meta` list of what JSON
+/// alone cannot carry (a `BigInt`, a `Date`), not yet in its envelope.
+type PlainFuture = Pin<Box<dyn Future<Output = Result<(Vec<u8>, Option<Vec<u8>>), ORPCError>>>>;
 type PlainHandler = dyn Fn(RawInput, PathParams, &HttpRequest) -> PlainFuture + Send + Sync;
 /// A stream once its parameters are extracted, or the error that kept it from starting.
 type StartFuture = Pin<Box<dyn Future<Output = Result<Pin<Box<dyn FrameSource>>, ORPCError>>>>;
@@ -101,7 +102,7 @@ impl Route {
                 decode_input(raw, params, &input_check).map(|input| call(&procedure, input, req));
             Box::pin(async move {
                 let output = running?.await?;
-                serde_json::to_vec(&output).map_err(|error| {
+                orpc_protocol::to_json_with_meta(&output).map_err(|error| {
                     tracing::error!(%error, procedure = P::NAME, "output does not serialize");
                     ORPCError::internal()
                 })

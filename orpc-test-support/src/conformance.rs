@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use actix_web::web;
 use orpc_runtime::http::{self, Router};
-use orpc_runtime::{finally, procedure, yield_, DefinedError, LastEventId, ORPCError};
+use orpc_runtime::{
+    finally, procedure, yield_, BigInt, Date, DefinedError, LastEventId, ORPCError,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
@@ -206,6 +208,31 @@ async fn limited() -> Result<LimitedOutput, LimitedError> {
     Err(LimitedError::RateLimited(RetryAfter { retry_after: 10 }))
 }
 
+/// What JSON alone cannot carry: a 64-bit integer a JavaScript number would round, and a
+/// timestamp. oRPC's RPC serializer sends them as a `bigint` and a `Date`.
+#[derive(Serialize, Deserialize, JsonSchema)]
+struct Types {
+    big: BigInt<i64>,
+    at: Date<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Yields `big + 1` and `at` a day later, then returns the same value as its `done` value.
+#[procedure(output = event_iterator(Types, Types), tags = ["streams"])]
+async fn types(input: Types) -> Result<Types, ORPCError> {
+    let next = || {
+        Some(Types {
+            big: BigInt(input.big.0.checked_add(1)?),
+            at: Date(input.at.0.checked_add_signed(chrono::TimeDelta::days(1))?),
+        })
+    };
+    let out = next().ok_or_else(|| ORPCError::bad_request("big + 1 or at + 1 day overflows"))?;
+    yield_!(Types {
+        big: BigInt(out.big.0),
+        at: Date(out.at.0),
+    });
+    Ok(out)
+}
+
 #[derive(Serialize, JsonSchema)]
 struct StatsOutput {
     started: u64,
@@ -234,6 +261,7 @@ pub fn router() -> Router {
         .procedure(meta)
         .procedure(echo)
         .procedure(limited)
+        .procedure(types)
         .procedure(stats)
 }
 

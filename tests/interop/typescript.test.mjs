@@ -45,7 +45,7 @@ test('tsc types a client with it, and rejects every mistake marked in typed/clie
   assert.equal(result.code ?? 0, 0, `tsc failed:\n${result.stdout}\n${result.stderr}`)
 })
 
-test('OpenAPILink routes calls with the contract at run time; RPCLink reads a declared error', async () => {
+test('OpenAPILink routes calls with the contract at run time; RPCLink reads a declared error, a bigint and a Date', async () => {
   await emit()
   // Node 20 cannot run TypeScript: TypeScript's own transpiler turns the module into JavaScript.
   const js = ts.transpileModule(readFileSync(contractTs, 'utf8'), {
@@ -70,6 +70,28 @@ test('OpenAPILink routes calls with the contract at run time; RPCLink reads a de
     assert.equal(error.status, 429)
     assert.equal(error.message, 'slow down')
     assert.deepEqual(error.data, { retry_after: 10 })
+
+    // A bigint and a Date arrive as such over RPC (oRPC's meta), and as strings over OpenAPI.
+    const input = { big: 9007199254740993n, at: new Date('2024-05-01T12:00:00.000Z') }
+    const values = []
+    const types = await rpc.types(input)
+    for (;;) {
+      const { value, done } = await types.next()
+      values.push(value)
+      if (done) break
+    }
+    assert.equal(values.length, 2, 'one event, then the done value')
+    for (const value of values) {
+      assert.equal(typeof value.big, 'bigint')
+      assert.equal(value.big, 9007199254740994n)
+      assert.ok(value.at instanceof Date)
+      assert.equal(value.at.toISOString(), '2024-05-02T12:00:00.000Z')
+    }
+    const viaOpenapi = []
+    for await (const value of await client.types({ big: '9007199254740993', at: '2024-05-01T12:00:00.000Z' })) {
+      viaOpenapi.push(value)
+    }
+    assert.deepEqual(viaOpenapi, [{ big: '9007199254740994', at: '2024-05-02T12:00:00.000Z' }])
   } finally {
     await server.stop()
   }

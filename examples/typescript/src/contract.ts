@@ -52,6 +52,15 @@ export type TickK = {
   tick: number
 }
 
+/**
+ * What JSON alone cannot carry: a 64-bit integer a JavaScript number would round, and a
+ * timestamp. oRPC's RPC serializer sends them as a `bigint` and a `Date`.
+ */
+export type Types = {
+  at: Date
+  big: bigint
+}
+
 export type ValidatedInput = {
   values: number[]
 }
@@ -71,5 +80,6 @@ export const contract = {
   panic: oc.route({ method: 'POST', path: '/panic' }).input(type<void>()).output(eventIterator(type<A>(), type<void>())),
   stats: oc.route({ method: 'POST', path: '/stats' }).input(type<void>()).output(type<StatsOutput>()),
   text: oc.route({ method: 'POST', path: '/text' }).input(type<TextInput>()).output(eventIterator(type<string>(), type<void>())),
+  types: oc.route({ method: 'POST', path: '/types' }).input(type<Types>()).output(eventIterator(type<Types>(), type<Types>())),
   validated: oc.route({ method: 'POST', path: '/validated' }).input(type<ValidatedInput>()).output(eventIterator(type<Value>(), type<void>())),
 }

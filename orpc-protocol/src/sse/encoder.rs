@@ -176,12 +176,7 @@ impl Encoder {
                 self.buf.put_slice(b"null");
                 Ok(())
             }
-            (Envelope::Rpc, false) => {
-                self.buf.put_slice(b"{\"json\":");
-                let written = serde_json::to_writer((&mut self.buf).writer(), value);
-                self.buf.put_u8(b'}');
-                written
-            }
+            (Envelope::Rpc, false) => crate::meta::write_rpc(&mut self.buf, value),
             (Envelope::Plain, false) => serde_json::to_writer((&mut self.buf).writer(), value),
         };
         if let Err(error) = written {

@@ -58,5 +58,8 @@ pub(crate) fn decode_body(body: &[u8], envelope: Envelope) -> Result<RawInput, O
             EnvelopeError::NotAnObject => ORPCError::bad_request(
                 r#"The RPC request body must be an object like {"json": input}"#,
             ),
+            EnvelopeError::Meta(message) => ORPCError::bad_request(format!(
+                "The request's meta does not fit its json: {message}"
+            )),
         })
 }

@@ -529,9 +529,9 @@ impl Router {
     ) -> HttpResponse {
         match &route.handler {
             Handler::Plain(handler) => match handler(input, params, req).await {
-                Ok(json) => HttpResponse::Ok()
+                Ok((json, meta)) => HttpResponse::Ok()
                     .content_type("application/json")
-                    .body(envelope.wrap(json)),
+                    .body(envelope.wrap_with_meta(json, meta)),
                 Err(error) => error_response(&error, envelope),
             },
             Handler::Stream(handler) => {

@@ -5,6 +5,7 @@
 //! with `oc` from `@orpc/contract` (the only import): its OpenAPI method and path, its input,
 //! and its output, `eventIterator(event, done)` for an event iterator. A `/` in a procedure's
 //! name nests objects. Nothing is typed `any`: a schema that allows anything is `unknown`.
+//! `BigInt` and `Date` fields are `bigint` and `Date`, as oRPC's RPC serializer delivers them.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -155,6 +156,12 @@ fn ts(schema: &Value, depth: usize) -> String {
             _ => "unknown".into(),
         };
     };
+    // What travels as oRPC's `bigint` and `Date` (`orpc_protocol::BigInt` and `Date`).
+    match object.get("x-orpc-type").and_then(Value::as_str) {
+        Some("bigint") => return "bigint".into(),
+        Some("date") => return "Date".into(),
+        _ => {}
+    }
     if let Some(reference) = object.get("$ref").and_then(Value::as_str) {
         let name = reference.rsplit('/').next().unwrap_or(reference);
         return ident(name);

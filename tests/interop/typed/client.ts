@@ -48,6 +48,17 @@ export async function typed(): Promise<void> {
     void error.data.nope
   }
 
+  // A bigint and a Date, as oRPC's RPC serializer carries them.
+  for await (const value of await client.types({ big: 1n, at: new Date() })) {
+    const big: bigint = value.big
+    const at: Date = value.at
+    void big
+    void at
+    // @ts-expect-error a bigint is not a number
+    const rounded: number = value.big
+    void rounded
+  }
+
   // @ts-expect-error a wrong input type
   await client.count({ n: 'three' })
   // @ts-expect-error a missing input

@@ -1,0 +1,447 @@
+//! The types JSON cannot carry, as oRPC 1.x's RPC serializer carries them: in `json` as a string
+//! (or another JSON value), with a `meta` list beside it of `[type, ...path]` entries. Type 0 is
+//! a `bigint`, 1 a `Date`; 2 to 7 are `NaN`, `undefined`, `URL`, `RegExp`, `Set` and `Map`.
+//!
+//! [`BigInt`] and [`Date`] opt a field in: over RPC they travel as oRPC's `bigint` and `Date`, so
+//! that a TypeScript client reads a 64-bit id without rounding it and a timestamp as a `Date`;
+//! over the OpenAPI protocol they are the same strings, with no meta. Everything else stays
+//! plain JSON, at no cost: only a payload that holds one of these types takes the slower path.
+
+use std::cell::Cell;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+/// Marks a value's string while a payload is serialized for the RPC envelope, so that its place
+/// can be found and listed in `meta`. The control characters keep it out of real text.
+const MARK: &str = "\u{0}\u{1}orpc-meta:";
+/// How [`MARK`] reads in serialized JSON.
+const MARK_JSON: &[u8] = b"\\u0000\\u0001orpc-meta:";
+
+thread_local! {
+    static MARKING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Sets [`MARKING`] for as long as it lives, even through a panic in `Serialize`.
+struct Marking(bool);
+
+impl Marking {
+    fn on() -> Self {
+        Marking(MARKING.with(|m| m.replace(true)))
+    }
+}
+
+impl Drop for Marking {
+    fn drop(&mut self) {
+        MARKING.with(|m| m.set(self.0));
+    }
+}
+
+fn serialize_marked<S: Serializer>(
+    serializer: S,
+    code: u8,
+    text: &dyn fmt::Display,
+) -> Result<S::Ok, S::Error> {
+    if MARKING.with(Cell::get) {
+        serializer.collect_str(&format_args!("{MARK}{code}:{text}"))
+    } else {
+        serializer.collect_str(text)
+    }
+}
+
+/// Serializes `value` as JSON with the `meta` list of what JSON alone cannot carry: the JSON,
+/// and the list when there is anything in it.
+///
+/// ```
+/// use orpc_protocol::{to_json_with_meta, BigInt};
+///
+/// #[derive(serde::Serialize)]
+/// struct Row { id: BigInt<i64>, ids: Vec<BigInt<u64>>, n: u32 }
+///
+/// let row = Row { id: BigInt(9007199254740993), ids: vec![BigInt(1)], n: 2 };
+/// let (json, meta) = to_json_with_meta(&row).unwrap();
+/// assert_eq!(json, br#"{"id":"9007199254740993","ids":["1"],"n":2}"#);
+/// assert_eq!(meta.as_deref(), Some(&br#"[[0,"id"],[0,"ids",0]]"#[..]));
+///
+/// assert_eq!(to_json_with_meta(&5u32).unwrap(), (b"5".to_vec(), None));
+/// ```
+pub fn to_json_with_meta<T: Serialize + ?Sized>(
+    value: &T,
+) -> serde_json::Result<(Vec<u8>, Option<Vec<u8>>)> {
+    let json = {
+        let _marking = Marking::on();
+        serde_json::to_vec(value)?
+    };
+    if !contains(&json, MARK_JSON) {
+        return Ok((json, None));
+    }
+    let (json, meta) = unmark(&json);
+    Ok((json, Some(serde_json::to_vec(&meta)?)))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Strips the marks from the strings of `json` (compact JSON, as serde_json writes it), listing
+/// each one's type and path in `meta`, in the order they stand: the keys keep their order, as
+/// oRPC's own serializer lists them.
+fn unmark(json: &[u8]) -> (Vec<u8>, Vec<Value>) {
+    enum Frame {
+        Object { key: Option<String>, in_key: bool },
+        Array(usize),
+    }
+    let mut out = Vec::with_capacity(json.len());
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut meta = Vec::new();
+    let mut i = 0;
+    while i < json.len() {
+        let byte = json[i];
+        match byte {
+            b'{' => stack.push(Frame::Object {
+                key: None,
+                in_key: true,
+            }),
+            b'[' => stack.push(Frame::Array(0)),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b':' => {
+                if let Some(Frame::Object { in_key, .. }) = stack.last_mut() {
+                    *in_key = false;
+                }
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Object { in_key, .. }) => *in_key = true,
+                Some(Frame::Array(index)) => *index += 1,
+                None => {}
+            },
+            b'"' => {
+                let end = string_end(json, i);
+                let token = &json[i..end];
+                i = end;
+                if let Some(Frame::Object { key, in_key: true }) = stack.last_mut() {
+                    *key = serde_json::from_slice(token).ok();
+                    out.extend_from_slice(token);
+                    continue;
+                }
+                let marked = token[1..].strip_prefix(MARK_JSON).and_then(|rest| {
+                    let colon = rest.iter().position(|&b| b == b':')?;
+                    let code: u8 = std::str::from_utf8(&rest[..colon]).ok()?.parse().ok()?;
+                    Some((code, &rest[colon + 1..]))
+                });
+                match marked {
+                    Some((code, rest)) => {
+                        let mut entry = vec![Value::from(code)];
+                        entry.extend(stack.iter().map(|frame| match frame {
+                            Frame::Object { key, .. } => {
+                                Value::from(key.clone().unwrap_or_default())
+                            }
+                            Frame::Array(index) => Value::from(*index),
+                        }));
+                        meta.push(Value::Array(entry));
+                        out.push(b'"');
+                        out.extend_from_slice(rest);
+                    }
+                    None => out.extend_from_slice(token),
+                }
+                continue;
+            }
+            _ => {}
+        }
+        out.push(byte);
+        i += 1;
+    }
+    (out, meta)
+}
+
+/// Where the string that opens at `start` ends, just past its closing quote.
+fn string_end(json: &[u8], start: usize) -> usize {
+    let mut j = start + 1;
+    while j < json.len() {
+        match json[j] {
+            b'\\' => j += 2,
+            b'"' => return j + 1,
+            _ => j += 1,
+        }
+    }
+    json.len()
+}
+
+/// Applies an RPC body's `meta` to its `json`, as oRPC's deserializer does: checks that every
+/// entry names a known type and a place that exists, and turns what has a JSON form of its own
+/// into it (`undefined` fields are dropped, `Map`s become objects when their keys are strings).
+/// The error says which entry is wrong.
+pub(crate) fn apply(json: &mut Value, meta: &Value) -> Result<(), String> {
+    let Value::Array(entries) = meta else {
+        return Err("`meta` must be an array of [type, ...path] entries".to_owned());
+    };
+    for entry in entries {
+        let Some((code, path)) = entry.as_array().and_then(|e| e.split_first()) else {
+            return Err(format!("meta entry {entry} is not a [type, ...path] array"));
+        };
+        let Some(code) = code.as_u64() else {
+            return Err(format!("meta entry {entry} has no type number"));
+        };
+        let at = path_in(json, path)
+            .ok_or_else(|| format!("meta entry {entry} names a place that is not in `json`"))?;
+        match code {
+            0 => match at {
+                Value::String(text) if is_integer(text) => {}
+                other => return Err(format!("meta entry {entry}: {other} is not a bigint")),
+            },
+            1 => match at {
+                Value::String(_) | Value::Null => {}
+                other => return Err(format!("meta entry {entry}: {other} is not a date")),
+            },
+            2 | 4 | 5 | 6 => {}
+            3 => *at = Value::Null,
+            7 => {
+                if let Value::Array(pairs) = at {
+                    let object: Option<serde_json::Map<String, Value>> = pairs
+                        .iter()
+                        .map(|pair| match pair.as_array().map(Vec::as_slice) {
+                            Some([Value::String(k), v]) => Some((k.clone(), v.clone())),
+                            _ => None,
+                        })
+                        .collect();
+                    if let Some(object) = object {
+                        *at = Value::Object(object);
+                    }
+                }
+            }
+            other => return Err(format!("meta entry {entry}: unknown type {other}")),
+        }
+    }
+    Ok(())
+}
+
+fn path_in<'a>(mut value: &'a mut Value, path: &[Value]) -> Option<&'a mut Value> {
+    for segment in path {
+        value = match (value, segment) {
+            (Value::Object(fields), Value::String(key)) => fields.get_mut(key)?,
+            (Value::Array(items), Value::Number(i)) => {
+                items.get_mut(usize::try_from(i.as_u64()?).ok()?)?
+            }
+            (Value::Array(items), Value::String(i)) => items.get_mut(i.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+fn is_integer(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An integer that a TypeScript client reads as a `bigint`: over RPC a decimal string with a
+/// `meta` entry, over OpenAPI the same string. For ids and amounts beyond 2^53, which a
+/// JavaScript number would round. It reads back from such a string or from a JSON integer.
+///
+/// ```
+/// use orpc_protocol::BigInt;
+///
+/// let id: BigInt<i64> = serde_json::from_str(r#""-9007199254740993""#).unwrap();
+/// assert_eq!(id, BigInt(-9007199254740993));
+/// assert_eq!(serde_json::to_string(&id).unwrap(), r#""-9007199254740993""#);
+/// assert!(serde_json::from_str::<BigInt<u64>>(r#""12a""#).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct BigInt<T>(pub T);
+
+impl<T: fmt::Display> Serialize for BigInt<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_marked(serializer, 0, &self.0)
+    }
+}
+
+impl<'de, T> Deserialize<'de> for BigInt<T>
+where
+    T: FromStr + TryFrom<i64> + TryFrom<u64>,
+{
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Value::deserialize(deserializer)? {
+            Value::String(text) if is_integer(&text) => text
+                .parse()
+                .map(BigInt)
+                .map_err(|_| D::Error::custom(format!("{text} is out of range"))),
+            Value::Number(n) => n
+                .as_i64()
+                .and_then(|i| T::try_from(i).ok())
+                .or_else(|| n.as_u64().and_then(|u| T::try_from(u).ok()))
+                .map(BigInt)
+                .ok_or_else(|| D::Error::custom(format!("{n} is not an integer in range"))),
+            other => Err(D::Error::custom(format!("{other} is not an integer"))),
+        }
+    }
+}
+
+#[cfg(feature = "schemars")]
+impl<T> schemars::JsonSchema for BigInt<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "BigInt".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^-?[0-9]+$",
+            "x-orpc-type": "bigint",
+        })
+    }
+}
+
+/// A timestamp that a TypeScript client reads as a `Date`: over RPC an ISO 8601 string in UTC
+/// with milliseconds (`2024-05-01T12:00:00.000Z`) and a `meta` entry, over OpenAPI the same
+/// string. With the `chrono` feature it wraps `chrono::DateTime<Utc>`.
+///
+/// ```
+/// # #[cfg(feature = "chrono")] {
+/// use chrono::{TimeZone, Utc};
+/// use orpc_protocol::Date;
+///
+/// let at = Date(Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap());
+/// assert_eq!(serde_json::to_string(&at).unwrap(), r#""2024-05-01T12:00:00.000Z""#);
+/// let back: Date<chrono::DateTime<Utc>> = serde_json::from_str(r#""2024-05-01T14:00:00+02:00""#).unwrap();
+/// assert_eq!(back, at);
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date<T>(pub T);
+
+#[cfg(feature = "chrono")]
+impl Serialize for Date<chrono::DateTime<chrono::Utc>> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = self.0.format("%Y-%m-%dT%H:%M:%S%.3fZ");
+        serialize_marked(serializer, 1, &text)
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl<'de> Deserialize<'de> for Date<chrono::DateTime<chrono::Utc>> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let text = String::deserialize(deserializer)?;
+        chrono::DateTime::parse_from_rfc3339(&text)
+            .map(|at| Date(at.with_timezone(&chrono::Utc)))
+            .map_err(|e| D::Error::custom(format!("{text:?} is not an ISO 8601 date: {e}")))
+    }
+}
+
+#[cfg(feature = "schemars")]
+impl<T> schemars::JsonSchema for Date<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Date".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "format": "date-time",
+            "x-orpc-type": "date",
+        })
+    }
+}
+
+/// Writes `{"json":..}` for `value` into `buf`, with `"meta"` when it holds what JSON alone
+/// cannot carry. The common case, nothing to list, is written straight into `buf` and only
+/// scanned for a mark.
+pub(crate) fn write_rpc<T: Serialize + ?Sized>(
+    buf: &mut bytes::BytesMut,
+    value: &T,
+) -> serde_json::Result<()> {
+    use bytes::BufMut;
+    buf.put_slice(b"{\"json\":");
+    let start = buf.len();
+    {
+        let _marking = Marking::on();
+        serde_json::to_writer(buf.writer(), value)?;
+    }
+    if contains(&buf[start..], MARK_JSON) {
+        let (json, meta) = unmark(&buf[start..]);
+        buf.truncate(start);
+        buf.put_slice(&json);
+        buf.put_slice(b",\"meta\":");
+        serde_json::to_writer(buf.writer(), &meta)?;
+    }
+    buf.put_u8(b'}');
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn meta_is_checked_and_applied() {
+        let mut value = json!({ "big": "12", "gone": 1, "m": [["a", 1]], "l": ["3"] });
+        apply(
+            &mut value,
+            &json!([[0, "big"], [3, "gone"], [7, "m"], [0, "l", 0]]),
+        )
+        .unwrap();
+        assert_eq!(
+            value,
+            json!({ "big": "12", "gone": null, "m": { "a": 1 }, "l": ["3"] })
+        );
+        let bad = [
+            (json!([[0, "nope"]]), "not in `json`"),
+            (json!([[9, "big"]]), "unknown type 9"),
+            (json!([[0, "text"]]), "is not a bigint"),
+            (json!({}), "must be an array"),
+            (json!([["x", "big"]]), "no type number"),
+        ];
+        for (meta, expected) in bad {
+            let mut value = json!({ "big": "12", "text": "1.5" });
+            let error = apply(&mut value, &meta).unwrap_err();
+            assert!(error.contains(expected), "{meta}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_marked_string_outside_marking_is_plain() {
+        assert_eq!(serde_json::to_string(&BigInt(7u8)).unwrap(), r#""7""#);
+        let (json, meta) = to_json_with_meta(&[BigInt(1u8)]).unwrap();
+        assert_eq!(
+            (json, meta),
+            (br#"["1"]"#.to_vec(), Some(br#"[[0,0]]"#.to_vec()))
+        );
+        // Keys keep their order, and so does the list; escapes and nesting are kept whole.
+        #[derive(Serialize)]
+        struct Row {
+            z: BigInt<i64>,
+            #[serde(rename = "a\"b")]
+            quoted: Vec<(String, BigInt<u8>)>,
+            a: BigInt<i64>,
+        }
+        let row = Row {
+            z: BigInt(-1),
+            quoted: vec![("x,]\"".into(), BigInt(2))],
+            a: BigInt(3),
+        };
+        let (json, meta) = to_json_with_meta(&row).unwrap();
+        assert_eq!(
+            String::from_utf8(json).unwrap(),
+            r#"{"z":"-1","a\"b":[["x,]\"","2"]],"a":"3"}"#
+        );
+        assert_eq!(
+            String::from_utf8(meta.unwrap()).unwrap(),
+            r#"[[0,"z"],[0,"a\"b",0,1],[0,"a"]]"#
+        );
+        // A real string that happens to look like a bigint is not listed.
+        assert_eq!(to_json_with_meta(&"12").unwrap().1, None);
+    }
+}
