@@ -74,15 +74,24 @@ pub fn to_json_with_meta<T: Serialize + ?Sized>(
         let _marking = Marking::on();
         serde_json::to_vec(value)?
     };
-    if !contains(&json, MARK_JSON) {
+    if !marked(&json) {
         return Ok((json, None));
     }
     let (json, meta) = unmark(&json);
     Ok((json, Some(serde_json::to_vec(&meta)?)))
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+/// Whether `json` holds a mark: one pass over its bytes for a backslash, which a payload
+/// without escapes does not have.
+fn marked(json: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(at) = memchr::memchr(b'\\', &json[from..]) {
+        if json[from + at..].starts_with(MARK_JSON) {
+            return true;
+        }
+        from += at + 1;
+    }
+    false
 }
 
 /// Strips the marks from the strings of `json` (compact JSON, as serde_json writes it), listing
@@ -369,7 +378,7 @@ pub(crate) fn write_rpc<T: Serialize + ?Sized>(
         let _marking = Marking::on();
         serde_json::to_writer(buf.writer(), value)?;
     }
-    if contains(&buf[start..], MARK_JSON) {
+    if marked(&buf[start..]) {
         let (json, meta) = unmark(&buf[start..]);
         buf.truncate(start);
         buf.put_slice(&json);
