@@ -278,3 +278,50 @@ fn consume_explains_bad_arguments() {
     assert!(stderr.contains("--procedure needs a value"), "{stderr}");
     assert!(stderr.contains("usage: consume"), "{stderr}");
 }
+
+/// One RPC call's raw answer: its status, and its body without SSE comments (ours opens with an
+/// initial comment, oRPC's does not), so that the bytes of every frame can be compared.
+async fn raw_rpc(base: &str, procedure: &str, body: &str) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/{procedure}"))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = tokio::time::timeout(LIMIT, response.text())
+        .await
+        .unwrap()
+        .unwrap();
+    let frames: Vec<&str> = text
+        .split("\n\n")
+        .filter(|frame| !frame.is_empty() && !frame.starts_with(':'))
+        .collect();
+    (status, frames.join("\n\n"))
+}
+
+#[tokio::test]
+async fn types_and_limited_are_byte_for_byte_what_orpc_sends() {
+    let Some(reference) = node_reference() else {
+        return;
+    };
+    let ours = Conformance::start();
+    let calls = [
+        (
+            "types",
+            r#"{"json":{"big":"9007199254740993","at":"2024-05-01T12:00:00.000Z"},"meta":[[0,"big"],[1,"at"]]}"#,
+        ),
+        ("limited", "{}"),
+    ];
+    for (procedure, body) in calls {
+        let from_ours = raw_rpc(&ours.rpc_url(), procedure, body).await;
+        let from_reference = raw_rpc(&reference.rpc_url(), procedure, body).await;
+        assert_eq!(
+            from_ours, from_reference,
+            "{procedure}: our server (left) and oRPC's (right) differ"
+        );
+    }
+    let (_, types) = raw_rpc(&ours.rpc_url(), "types", calls[0].1).await;
+    assert!(types.contains(r#""meta":[[0,"big"],[1,"at"]]"#), "{types}");
+}

@@ -1,5 +1,5 @@
-// oRPC's own server (@orpc/server 1.15.3, RPCHandler on node:http) with three of the
-// conformance procedures of shared/spec/conformance.md: count, fail and text. orpc-client's
+// oRPC's own server (@orpc/server 1.15.3, RPCHandler on node:http) with five of the
+// conformance procedures of shared/spec/conformance.md: count, fail, text, limited and types. orpc-client's
 // tests run the same calls against this server and against examples/conformance.rs and expect
 // the same results, so the client is checked against the reference, not only against our server.
 //
@@ -36,6 +36,21 @@ const router = {
   fail: os.handler(async function* () {
     yield { a: 1 }
     throw new ORPCError('BAD_REQUEST', { message: 'nope', data: { x: 1 } })
+  }),
+
+  // Always fails with the defined error RATE_LIMITED (429, "slow down", data {retry_after: 10}).
+  limited: os
+    .errors({ RATE_LIMITED: { status: 429, message: 'slow down' } })
+    .handler(async ({ errors }) => {
+      throw errors.RATE_LIMITED({ data: { retry_after: 10 } })
+    }),
+
+  // Yields {big: big + 1, at: at + 1 day} once and returns the same: a bigint and a Date, which
+  // oRPC's RPC serializer carries with `meta`.
+  types: os.handler(async function* ({ input }) {
+    const out = { big: input.big + 1n, at: new Date(input.at.getTime() + 86_400_000) }
+    yield out
+    return out
   }),
 
   // Yields each string unchanged; returns nothing.
