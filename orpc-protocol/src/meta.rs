@@ -15,10 +15,30 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 /// Marks a value's string while a payload is serialized for the RPC envelope, so that its place
-/// can be found and listed in `meta`. The control characters keep it out of real text.
-const MARK: &str = "\u{0}\u{1}orpc-meta:";
-/// How [`MARK`] reads in serialized JSON.
-const MARK_JSON: &[u8] = b"\\u0000\\u0001orpc-meta:";
+/// can be found and listed in `meta`: control characters, then a secret drawn once per process.
+/// A string from outside (a chat message, say) cannot forge it, so it cannot make the client
+/// read its text as a `bigint` or a `Date`.
+struct Mark {
+    /// As the value's string begins.
+    text: String,
+    /// As that reads in serialized JSON.
+    json: Vec<u8>,
+}
+
+fn mark() -> &'static Mark {
+    static MARK: std::sync::OnceLock<Mark> = std::sync::OnceLock::new();
+    MARK.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        // The standard library's hasher keys are random per process; no other source is needed.
+        let mut secret = std::collections::hash_map::RandomState::new().build_hasher();
+        secret.write_u64(0x6f72_7063);
+        let secret = secret.finish();
+        Mark {
+            text: format!("\u{0}\u{1}orpc-meta-{secret:016x}:"),
+            json: format!("\\u0000\\u0001orpc-meta-{secret:016x}:").into_bytes(),
+        }
+    })
+}
 
 thread_local! {
     static MARKING: Cell<bool> = const { Cell::new(false) };
@@ -45,7 +65,7 @@ fn serialize_marked<S: Serializer>(
     text: &dyn fmt::Display,
 ) -> Result<S::Ok, S::Error> {
     if MARKING.with(Cell::get) {
-        serializer.collect_str(&format_args!("{MARK}{code}:{text}"))
+        serializer.collect_str(&format_args!("{}{code}:{text}", mark().text))
     } else {
         serializer.collect_str(text)
     }
@@ -86,7 +106,7 @@ pub fn to_json_with_meta<T: Serialize + ?Sized>(
 fn marked(json: &[u8]) -> bool {
     let mut from = 0;
     while let Some(at) = memchr::memchr(b'\\', &json[from..]) {
-        if json[from + at..].starts_with(MARK_JSON) {
+        if json[from + at..].starts_with(&mark().json) {
             return true;
         }
         from += at + 1;
@@ -136,7 +156,7 @@ fn unmark(json: &[u8]) -> (Vec<u8>, Vec<Value>) {
                     out.extend_from_slice(token);
                     continue;
                 }
-                let marked = token[1..].strip_prefix(MARK_JSON).and_then(|rest| {
+                let marked = token[1..].strip_prefix(&mark().json[..]).and_then(|rest| {
                     let colon = rest.iter().position(|&b| b == b':')?;
                     let code: u8 = std::str::from_utf8(&rest[..colon]).ok()?.parse().ok()?;
                     Some((code, &rest[colon + 1..]))
@@ -450,7 +470,12 @@ mod tests {
             String::from_utf8(meta.unwrap()).unwrap(),
             r#"[[0,"z"],[0,"a\"b",0,1],[0,"a"]]"#
         );
-        // A real string that happens to look like a bigint is not listed.
+        // A real string that happens to look like a bigint is not listed, nor one that copies
+        // the mark's visible part: the secret is not in it.
         assert_eq!(to_json_with_meta(&"12").unwrap().1, None);
+        let forged = "\u{0}\u{1}orpc-meta:0:123";
+        assert_eq!(to_json_with_meta(&forged).unwrap().1, None);
+        let forged = format!("\u{0}\u{1}orpc-meta-{:016x}:0:1", 0);
+        assert_eq!(to_json_with_meta(&forged).unwrap().1, None);
     }
 }

@@ -290,7 +290,22 @@ fn union(mut members: Vec<String>) -> String {
 /// `ty` in parentheses when it is a union or an intersection, so that `[]` or `&` binds to all
 /// of it.
 fn group(ty: String) -> String {
-    if (ty.contains(" | ") || ty.contains(" & ")) && !ty.starts_with('{') {
+    // Only a `|` or `&` outside every bracket and string joins the whole type.
+    let (mut depth, mut quoted, mut escaped, mut joined) = (0usize, false, false, false);
+    let bytes = ty.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            _ if quoted => {}
+            b'{' | b'[' | b'(' | b'<' => depth += 1,
+            b'}' | b']' | b')' | b'>' => depth = depth.saturating_sub(1),
+            b'|' | b'&' if depth == 0 && i > 0 && bytes[i - 1] == b' ' => joined = true,
+            _ => {}
+        }
+    }
+    if joined {
         format!("({ty})")
     } else {
         ty
@@ -355,4 +370,22 @@ fn doc(out: &mut String, text: &str, depth: usize) {
         let _ = writeln!(out, "{pad} * {line}");
     }
     let _ = writeln!(out, "{pad} */");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group;
+
+    #[test]
+    fn only_a_top_level_union_or_intersection_is_grouped() {
+        assert_eq!(group("string | null".into()), "(string | null)");
+        assert_eq!(
+            group("{\n  a: string | null\n}".into()),
+            "{\n  a: string | null\n}"
+        );
+        assert_eq!(group("{ a: 1 } | { b: 2 }".into()), "({ a: 1 } | { b: 2 })");
+        assert_eq!(group("\"a | b\"".into()), "\"a | b\"");
+        assert_eq!(group("A & B".into()), "(A & B)");
+        assert_eq!(group("number[]".into()), "number[]");
+    }
 }
