@@ -798,3 +798,94 @@ async fn bigint_and_date_travel_with_meta_over_rpc_and_as_strings_over_openapi()
     }
     assert_eq!(c.rpc("echo", json!({ "name": "ok" })).await.status(), 200);
 }
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct Row {
+    id: u64,
+    /// Opted in: a bigint on the wire, never refused.
+    big: orpc_runtime::BigInt<u64>,
+}
+
+/// Its event and its `done` value can hold integers a JavaScript client would round; checked
+/// whether or not validation is on.
+#[orpc_runtime::procedure(output = event_iterator(Row, i64), validate = false)]
+async fn rows(input: u64) -> i64 {
+    orpc_runtime::yield_!(Row {
+        id: input,
+        big: orpc_runtime::BigInt(u64::MAX),
+    });
+    i64::try_from(input).unwrap_or(0) + 1
+}
+
+#[orpc_runtime::procedure]
+async fn lookup(input: i64) -> Vec<i64> {
+    vec![1, input]
+}
+
+#[tokio::test]
+async fn integers_a_javascript_client_would_round_are_refused_not_rounded() {
+    const SAFE: u64 = (1 << 53) - 1;
+    let router = Router::new().procedure(rows).procedure(lookup);
+    let c = Conformance::with(router, Options::default());
+    let big = r#""big":"18446744073709551615"},"meta":[[0,"big"]]}"#;
+    let ok = Frames::new(c.rpc("rows", json!(SAFE - 1)).await)
+        .rest()
+        .await;
+    assert_eq!(
+        ok[1..],
+        [
+            format!("event: message\ndata: {{\"json\":{{\"id\":9007199254740990,{big}"),
+            "event: done\ndata: {\"json\":9007199254740991}".to_owned(),
+        ]
+    );
+    let refused = |path: &str, value: &str| {
+        let at = if path.is_empty() {
+            String::new()
+        } else {
+            format!(" at `{path}`")
+        };
+        format!(
+            "event: error\ndata: {{\"json\":{{\"defined\":false,\"code\":\"INTERNAL_SERVER_ERROR\",\"status\":500,\"message\":\"Output not sent: the integer {value}{at} is beyond 2^53 - 1, so a JavaScript client would round it; send it as a BigInt (a bigint over RPC, a string over OpenAPI)\"}}}}"
+        )
+    };
+    let done = Frames::new(c.rpc("rows", json!(SAFE)).await).rest().await;
+    assert_eq!(done[2..], [refused("", "9007199254740992")]);
+    let event = Frames::new(c.rpc("rows", json!(u64::MAX)).await)
+        .rest()
+        .await;
+    assert_eq!(event[1..], [refused("id", "18446744073709551615")]);
+
+    // A plain output, over both protocols.
+    let fine = c.rpc("lookup", json!(-(SAFE as i64))).await;
+    assert_eq!(
+        fine.text().await.unwrap(),
+        r#"{"json":[1,-9007199254740991]}"#
+    );
+    let rpc = c.rpc("lookup", json!(-(SAFE as i64) - 1)).await;
+    assert_eq!(rpc.status(), 500);
+    let body: Value = rpc.json().await.unwrap();
+    assert_eq!(
+        body["json"]["message"],
+        "Output not sent: the integer -9007199254740992 at `[1]` is beyond 2^53 - 1, so a \
+         JavaScript client would round it; send it as a BigInt (a bigint over RPC, a string over \
+         OpenAPI)"
+    );
+    let openapi = client()
+        .post(c.url("/api/lookup"))
+        .json(&json!(i64::MIN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(openapi.status(), 500);
+    let body: Value = openapi.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("-9223372036854775808 at `[1]`"),
+        "{body}"
+    );
+    // The server goes on serving.
+    let again = Frames::new(c.rpc("rows", json!(1)).await).rest().await;
+    assert_eq!(again[2], "event: done\ndata: {\"json\":2}");
+}

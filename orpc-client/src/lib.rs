@@ -64,6 +64,8 @@
 //!
 //! - `rustls-tls`: `https://` URLs, through reqwest's rustls support. Plain `http://` needs
 //!   nothing.
+//! - `chrono`, `time`, `jiff`: [`Date`] for `chrono::DateTime<Utc>`, `time::OffsetDateTime` and
+//!   `jiff::Timestamp`, read and written as oRPC's `Date`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -79,6 +81,6 @@ pub use client::{Client, ClientBuilder, StreamRequest};
 pub use error::Error;
 pub use event::{Event, EventId, EventMeta, Frame};
 pub use orpc_protocol::sse;
-pub use orpc_protocol::{BigInt, Date, ORPCError};
+pub use orpc_protocol::{BigInt, Date, IsoTimestamp, ORPCError};
 pub use reconnect::{ReconnectPolicy, ReconnectPolicyBuilder};
 pub use stream::EventStream;

@@ -17,6 +17,7 @@
 use bytes::{Bytes, BytesMut};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// How values are wrapped in a body.
@@ -63,17 +64,17 @@ impl std::error::Error for EnvelopeError {
 
 /// The RPC envelope as read; only `json` matters. As with JavaScript's `JSON.parse`, which oRPC
 /// reads bodies with, a key given twice takes its last value.
-struct Rpc<T> {
+struct Rpc<T, M> {
     json: Option<T>,
-    meta: Option<Value>,
+    meta: Option<M>,
 }
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Rpc<T> {
+impl<'de, T: Deserialize<'de>, M: Deserialize<'de>> Deserialize<'de> for Rpc<T, M> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Fields<T>(std::marker::PhantomData<T>);
+        struct Fields<T, M>(std::marker::PhantomData<(T, M)>);
 
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Fields<T> {
-            type Value = Rpc<T>;
+        impl<'de, T: Deserialize<'de>, M: Deserialize<'de>> serde::de::Visitor<'de> for Fields<T, M> {
+            type Value = Rpc<T, M>;
 
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(r#"an object like {"json": value}"#)
@@ -82,7 +83,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Rpc<T> {
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
-            ) -> Result<Rpc<T>, A::Error> {
+            ) -> Result<Rpc<T, M>, A::Error> {
                 let (mut json, mut meta) = (None, None);
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     if key == "json" {
@@ -154,24 +155,14 @@ impl Envelope {
                 return serde_json::from_slice(body).map_err(EnvelopeError::Json)
             }
             // serde would also read a struct from an array; an envelope is an object only.
-            Some(b'{') => {
-                let rpc = serde_json::from_slice::<Rpc<Box<serde_json::value::RawValue>>>(body)
-                    .map_err(EnvelopeError::Json)?;
-                let json = rpc
-                    .json
-                    .as_deref()
-                    .map_or("null", serde_json::value::RawValue::get);
-                match rpc.meta {
-                    Some(meta) if meta.as_array().is_none_or(|m| !m.is_empty()) => {
-                        let mut json: Value =
-                            serde_json::from_str(json).map_err(EnvelopeError::Json)?;
-                        crate::meta::apply(&mut json, &meta).map_err(EnvelopeError::Meta)?;
-                        return T::deserialize(json).map_err(EnvelopeError::Json);
-                    }
-                    _ if rpc.json.is_none() => None,
-                    _ => Some(serde_json::from_str(json).map_err(EnvelopeError::Json)?),
-                }
-            }
+            // One pass when there is no meta, as for a payload without bigints or dates; a
+            // body with meta entries, or one that does not read as `T` (its meta may be what
+            // makes it fit), is read again with the meta applied first.
+            // The meta is only looked at here, as raw text, not parsed.
+            Some(b'{') => match serde_json::from_slice::<Rpc<T, &RawValue>>(body) {
+                Ok(rpc) if rpc.meta.is_none_or(|meta| meta.get() == "[]") => rpc.json,
+                first => return read_with_meta(body, first.err()),
+            },
             Some(_) => {
                 // Say "not JSON" rather than "not an object" when it is not JSON at all.
                 serde_json::from_slice::<serde::de::IgnoredAny>(body)
@@ -206,6 +197,26 @@ impl Envelope {
             return Ok(Bytes::from_static(b"{}"));
         }
         Ok(body.freeze())
+    }
+}
+
+/// Reads an RPC body whose `meta` must be applied before its `json` is a `T`: the JSON as a
+/// value, the meta applied, then `T`. `first` is the error of the direct read, if it failed:
+/// when there is no meta to apply, that error stands.
+fn read_with_meta<T: DeserializeOwned>(
+    body: &[u8],
+    first: Option<serde_json::Error>,
+) -> Result<T, EnvelopeError> {
+    let rpc = serde_json::from_slice::<Rpc<Value, Value>>(body).map_err(EnvelopeError::Json)?;
+    match (rpc.meta, first) {
+        // A `meta` that is not an array lists something wrong, which `apply` says.
+        (Some(meta), _) if meta.as_array().is_none_or(|entries| !entries.is_empty()) => {
+            let mut json = rpc.json.unwrap_or(Value::Null);
+            crate::meta::apply(&mut json, &meta).map_err(EnvelopeError::Meta)?;
+            T::deserialize(json).map_err(EnvelopeError::Json)
+        }
+        (_, Some(error)) => Err(EnvelopeError::Json(error)),
+        (_, None) => T::deserialize(rpc.json.unwrap_or(Value::Null)).map_err(EnvelopeError::Json),
     }
 }
 
@@ -277,6 +288,38 @@ mod tests {
             plain.read::<Value>(b"{"),
             Err(EnvelopeError::Json(_))
         ));
+    }
+
+    #[test]
+    fn meta_is_applied_before_the_value_is_read() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Row {
+            tags: std::collections::BTreeMap<String, u8>,
+            n: Option<u8>,
+        }
+        // A `Map` arrives as pairs: only its meta entry makes it the object `Row` reads.
+        let row: Row = Envelope::Rpc
+            .read(br#"{"json":{"tags":[["a",1]],"n":null},"meta":[[7,"tags"],[3,"n"]]}"#)
+            .unwrap();
+        let tags = [("a".to_owned(), 1)].into();
+        assert_eq!(row, Row { tags, n: None });
+        let unlisted = Envelope::Rpc.read::<Row>(br#"{"json":{"tags":[["a",1]],"n":null}}"#);
+        assert!(
+            matches!(unlisted, Err(EnvelopeError::Json(_))),
+            "{unlisted:?}"
+        );
+        // Meta that names nothing is refused even when the value itself reads.
+        let nowhere = Envelope::Rpc.read::<u8>(br#"{"json":1,"meta":[[0,"x"]]}"#);
+        assert!(
+            matches!(nowhere, Err(EnvelopeError::Meta(_))),
+            "{nowhere:?}"
+        );
+        assert_eq!(
+            Envelope::Rpc
+                .read::<u8>(br#"{"meta":[],"json":1}"#)
+                .unwrap(),
+            1
+        );
     }
 
     #[test]

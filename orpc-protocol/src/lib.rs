@@ -8,6 +8,8 @@
 //! - [`Event`], [`EventMeta`], [`EventId`], [`LastEventId`]: an event and its SSE metadata;
 //! - [`Frame`]: one item of an event iterator, `message`, `done` or `error`;
 //! - [`Envelope`]: the RPC (`{"json": ..}`) and plain (OpenAPI) bodies;
+//! - [`BigInt`], [`Date`] and oRPC's `meta`, for what plain JSON cannot carry, and
+//!   [`find_unsafe_integer`] for the integers a JavaScript client would round;
 //! - [`sse`]: the `text/event-stream` encoder and decoder, side by side.
 //!
 //! ```
@@ -31,8 +33,8 @@
 //! - `actix-web`: `ResponseError` for [`ORPCError`], so that `?` works in plain actix-web
 //!   handlers and the response body is oRPC's error object; `ORPCError::from_actix`, as an
 //!   extractor's failure is answered; and [`LastEventId`] as an extractor.
-//! - `chrono`: [`Date`] for `chrono::DateTime<Utc>`, a timestamp a TypeScript client reads as a
-//!   `Date`.
+//! - `chrono`, `time`, `jiff`: [`Date`] for `chrono::DateTime<Utc>`, `time::OffsetDateTime` and
+//!   `jiff::Timestamp`, timestamps a TypeScript client reads as a `Date`.
 //!
 //! [`orpc-runtime`]: https://docs.rs/orpc-runtime
 //! [`orpc-client`]: https://docs.rs/orpc-client
@@ -46,6 +48,7 @@ mod envelope;
 mod error;
 mod event;
 mod frame;
+mod integers;
 mod meta;
 pub mod sse;
 
@@ -53,4 +56,5 @@ pub use envelope::{Envelope, EnvelopeError};
 pub use error::{code_for_status, default_message, is_error_status, status_for_code, ORPCError};
 pub use event::{Event, EventId, EventMeta, InvalidMeta, LastEventId};
 pub use frame::Frame;
-pub use meta::{to_json_with_meta, BigInt, Date};
+pub use integers::{find_unsafe_integer, UnsafeInteger, MAX_SAFE_INTEGER};
+pub use meta::{to_json_with_meta, BigInt, Date, IsoTimestamp};

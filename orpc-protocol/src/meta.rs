@@ -118,76 +118,114 @@ fn marked(json: &[u8]) -> bool {
 /// each one's type and path in `meta`, in the order they stand: the keys keep their order, as
 /// oRPC's own serializer lists them.
 fn unmark(json: &[u8]) -> (Vec<u8>, Vec<Value>) {
-    enum Frame {
-        Object { key: Option<String>, in_key: bool },
-        Array(usize),
-    }
     let mut out = Vec::with_capacity(json.len());
-    let mut stack: Vec<Frame> = Vec::new();
+    let mut path = JsonPath::default();
     let mut meta = Vec::new();
     let mut i = 0;
     while i < json.len() {
         let byte = json[i];
-        match byte {
-            b'{' => stack.push(Frame::Object {
-                key: None,
-                in_key: true,
-            }),
-            b'[' => stack.push(Frame::Array(0)),
-            b'}' | b']' => {
-                stack.pop();
-            }
-            b':' => {
-                if let Some(Frame::Object { in_key, .. }) = stack.last_mut() {
-                    *in_key = false;
-                }
-            }
-            b',' => match stack.last_mut() {
-                Some(Frame::Object { in_key, .. }) => *in_key = true,
-                Some(Frame::Array(index)) => *index += 1,
-                None => {}
-            },
-            b'"' => {
-                let end = string_end(json, i);
-                let token = &json[i..end];
-                i = end;
-                if let Some(Frame::Object { key, in_key: true }) = stack.last_mut() {
-                    *key = serde_json::from_slice(token).ok();
-                    out.extend_from_slice(token);
-                    continue;
-                }
-                let marked = token[1..].strip_prefix(&mark().json[..]).and_then(|rest| {
-                    let colon = rest.iter().position(|&b| b == b':')?;
-                    let code: u8 = std::str::from_utf8(&rest[..colon]).ok()?.parse().ok()?;
-                    Some((code, &rest[colon + 1..]))
-                });
-                match marked {
-                    Some((code, rest)) => {
-                        let mut entry = vec![Value::from(code)];
-                        entry.extend(stack.iter().map(|frame| match frame {
-                            Frame::Object { key, .. } => {
-                                Value::from(key.clone().unwrap_or_default())
-                            }
-                            Frame::Array(index) => Value::from(*index),
-                        }));
-                        meta.push(Value::Array(entry));
-                        out.push(b'"');
-                        out.extend_from_slice(rest);
-                    }
-                    None => out.extend_from_slice(token),
-                }
-                continue;
-            }
-            _ => {}
+        if byte != b'"' {
+            path.follow(byte);
+            out.push(byte);
+            i += 1;
+            continue;
         }
-        out.push(byte);
-        i += 1;
+        let end = string_end(json, i);
+        let token = &json[i..end];
+        i = end;
+        if path.key(token) {
+            out.extend_from_slice(token);
+            continue;
+        }
+        let marked = token[1..].strip_prefix(&mark().json[..]).and_then(|rest| {
+            let colon = rest.iter().position(|&b| b == b':')?;
+            let code: u8 = std::str::from_utf8(&rest[..colon]).ok()?.parse().ok()?;
+            Some((code, &rest[colon + 1..]))
+        });
+        match marked {
+            Some((code, rest)) => {
+                let mut entry = vec![Value::from(code)];
+                entry.extend(path.segments().map(|segment| match segment {
+                    Segment::Key(key) => Value::from(key),
+                    Segment::Index(index) => Value::from(index),
+                }));
+                meta.push(Value::Array(entry));
+                out.push(b'"');
+                out.extend_from_slice(rest);
+            }
+            None => out.extend_from_slice(token),
+        }
     }
     (out, meta)
 }
 
+/// The keys and indices that lead to where a left-to-right scan of JSON stands. Feed it every
+/// byte outside strings ([`follow`](Self::follow)) and every string ([`key`](Self::key)).
+#[derive(Default)]
+pub(crate) struct JsonPath {
+    stack: Vec<Level>,
+}
+
+enum Level {
+    Object { key: Option<String>, in_key: bool },
+    Array(usize),
+}
+
+/// One step of a [`JsonPath`].
+pub(crate) enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl JsonPath {
+    /// Follows one byte outside strings: brackets, colons and commas move the path.
+    pub(crate) fn follow(&mut self, byte: u8) {
+        match byte {
+            b'{' => self.stack.push(Level::Object {
+                key: None,
+                in_key: true,
+            }),
+            b'[' => self.stack.push(Level::Array(0)),
+            b'}' | b']' => {
+                self.stack.pop();
+            }
+            b':' => {
+                if let Some(Level::Object { in_key, .. }) = self.stack.last_mut() {
+                    *in_key = false;
+                }
+            }
+            b',' => match self.stack.last_mut() {
+                Some(Level::Object { in_key, .. }) => *in_key = true,
+                Some(Level::Array(index)) => *index += 1,
+                None => {}
+            },
+            _ => {}
+        }
+    }
+
+    /// Takes a string token, quotes included: when it is an object's key, records it and says
+    /// so; otherwise it is a value, and the path is where it stands.
+    pub(crate) fn key(&mut self, token: &[u8]) -> bool {
+        match self.stack.last_mut() {
+            Some(Level::Object { key, in_key: true }) => {
+                *key = serde_json::from_slice(token).ok();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The steps from the root to here.
+    pub(crate) fn segments(&self) -> impl Iterator<Item = Segment<'_>> {
+        self.stack.iter().map(|level| match level {
+            Level::Object { key, .. } => Segment::Key(key.as_deref().unwrap_or_default()),
+            Level::Array(index) => Segment::Index(*index),
+        })
+    }
+}
+
 /// Where the string that opens at `start` ends, just past its closing quote.
-fn string_end(json: &[u8], start: usize) -> usize {
+pub(crate) fn string_end(json: &[u8], start: usize) -> usize {
     let mut j = start + 1;
     while j < json.len() {
         match json[j] {
@@ -270,6 +308,10 @@ fn is_integer(text: &str) -> bool {
 /// `meta` entry, over OpenAPI the same string. For ids and amounts beyond 2^53, which a
 /// JavaScript number would round. It reads back from such a string or from a JSON integer.
 ///
+/// A plain `i64` or `u64` stays a JSON number; the runtime refuses to send one beyond 2^53 − 1
+/// ([`find_unsafe_integer`](crate::find_unsafe_integer)), so a field that needs the range says so
+/// with this type.
+///
 /// ```
 /// use orpc_protocol::BigInt;
 ///
@@ -330,7 +372,8 @@ impl<T> schemars::JsonSchema for BigInt<T> {
 
 /// A timestamp that a TypeScript client reads as a `Date`: over RPC an ISO 8601 string in UTC
 /// with milliseconds (`2024-05-01T12:00:00.000Z`) and a `meta` entry, over OpenAPI the same
-/// string. With the `chrono` feature it wraps `chrono::DateTime<Utc>`.
+/// string. It wraps any [`IsoTimestamp`]: `chrono::DateTime<Utc>`, `time::OffsetDateTime` or
+/// `jiff::Timestamp` with the feature of the same name.
 ///
 /// ```
 /// # #[cfg(feature = "chrono")] {
@@ -346,22 +389,108 @@ impl<T> schemars::JsonSchema for BigInt<T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Date<T>(pub T);
 
-#[cfg(feature = "chrono")]
-impl Serialize for Date<chrono::DateTime<chrono::Utc>> {
+/// A timestamp type that [`Date`] carries: written as JavaScript's `Date.toISOString()` writes
+/// (UTC, milliseconds: `2024-05-01T12:00:00.000Z`) and read from any RFC 3339 timestamp. The
+/// features `chrono`, `time` and `jiff` implement it for `chrono::DateTime<Utc>`,
+/// `time::OffsetDateTime` and `jiff::Timestamp`; implement it for a type of your own the same way.
+pub trait IsoTimestamp: Sized {
+    /// Writes the timestamp in UTC with milliseconds, as `2024-05-01T12:00:00.000Z`.
+    fn write_iso(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result;
+    /// Reads an RFC 3339 timestamp; the error says why it is not one.
+    fn parse_iso(text: &str) -> Result<Self, String>;
+}
+
+impl<T: IsoTimestamp> Serialize for Date<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let text = self.0.format("%Y-%m-%dT%H:%M:%S%.3fZ");
-        serialize_marked(serializer, 1, &text)
+        struct Iso<'a, T>(&'a T);
+        impl<T: IsoTimestamp> fmt::Display for Iso<'_, T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write_iso(f)
+            }
+        }
+        serialize_marked(serializer, 1, &Iso(&self.0))
     }
 }
 
-#[cfg(feature = "chrono")]
-impl<'de> Deserialize<'de> for Date<chrono::DateTime<chrono::Utc>> {
+impl<'de, T: IsoTimestamp> Deserialize<'de> for Date<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let text = String::deserialize(deserializer)?;
-        chrono::DateTime::parse_from_rfc3339(&text)
-            .map(|at| Date(at.with_timezone(&chrono::Utc)))
+        T::parse_iso(&text)
+            .map(Date)
             .map_err(|e| D::Error::custom(format!("{text:?} is not an ISO 8601 date: {e}")))
+    }
+}
+
+/// Writes the fields of a UTC timestamp as JavaScript's `toISOString()` does.
+#[cfg(any(feature = "chrono", feature = "time", feature = "jiff"))]
+fn write_utc(
+    out: &mut fmt::Formatter<'_>,
+    date: (i32, u8, u8),
+    time: (u8, u8, u8, u16),
+) -> fmt::Result {
+    let (year, month, day) = date;
+    let (hour, minute, second, millis) = time;
+    write!(
+        out,
+        "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{millis:03}Z"
+    )
+}
+
+#[cfg(feature = "chrono")]
+impl IsoTimestamp for chrono::DateTime<chrono::Utc> {
+    fn write_iso(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use chrono::{Datelike, Timelike};
+        let millis = (self.nanosecond() % 1_000_000_000) / 1_000_000;
+        let date = (self.year(), self.month() as u8, self.day() as u8);
+        let time = (
+            self.hour() as u8,
+            self.minute() as u8,
+            self.second() as u8,
+            millis as u16,
+        );
+        write_utc(out, date, time)
+    }
+
+    fn parse_iso(text: &str) -> Result<Self, String> {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|at| at.with_timezone(&chrono::Utc))
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(feature = "time")]
+impl IsoTimestamp for time::OffsetDateTime {
+    fn write_iso(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let utc = self.to_offset(time::UtcOffset::UTC);
+        let date = (utc.year(), u8::from(utc.month()), utc.day());
+        let time = (utc.hour(), utc.minute(), utc.second(), utc.millisecond());
+        write_utc(out, date, time)
+    }
+
+    fn parse_iso(text: &str) -> Result<Self, String> {
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(feature = "jiff")]
+impl IsoTimestamp for jiff::Timestamp {
+    fn write_iso(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let utc = self.to_zoned(jiff::tz::TimeZone::UTC);
+        let millis = utc.subsec_nanosecond() / 1_000_000;
+        let date = (i32::from(utc.year()), utc.month() as u8, utc.day() as u8);
+        let time = (
+            utc.hour() as u8,
+            utc.minute() as u8,
+            utc.second() as u8,
+            millis as u16,
+        );
+        write_utc(out, date, time)
+    }
+
+    fn parse_iso(text: &str) -> Result<Self, String> {
+        text.parse().map_err(|e: jiff::Error| e.to_string())
     }
 }
 
@@ -413,6 +542,51 @@ pub(crate) fn write_rpc<T: Serialize + ?Sized>(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// One instant through each timestamp crate: the same text out, the same instant back, from
+    /// any offset; what is below a millisecond is dropped, as JavaScript's `Date` drops it.
+    #[cfg(all(feature = "chrono", feature = "time", feature = "jiff"))]
+    #[test]
+    fn every_timestamp_crate_writes_what_javascript_writes() {
+        use chrono::TimeZone;
+        let nanos = 1_714_565_096_789_654_321i64; // 2024-05-01T12:04:56.789654321Z
+        let text = r#""2024-05-01T12:04:56.789Z""#;
+        let chrono_at = chrono::Utc.timestamp_nanos(nanos);
+        let time_at = time::OffsetDateTime::from_unix_timestamp_nanos(nanos.into())
+            .unwrap()
+            .to_offset(time::UtcOffset::from_hms(-5, -30, 0).unwrap());
+        let jiff_at = jiff::Timestamp::from_nanosecond(nanos.into()).unwrap();
+        assert_eq!(serde_json::to_string(&Date(chrono_at)).unwrap(), text);
+        assert_eq!(serde_json::to_string(&Date(time_at)).unwrap(), text);
+        assert_eq!(serde_json::to_string(&Date(jiff_at)).unwrap(), text);
+        let elsewhere = r#""2024-05-01T14:04:56.789+02:00""#;
+        let millis = nanos / 1_000_000;
+        let back: Date<chrono::DateTime<chrono::Utc>> = serde_json::from_str(elsewhere).unwrap();
+        assert_eq!(back.0.timestamp_millis(), millis);
+        let back: Date<time::OffsetDateTime> = serde_json::from_str(elsewhere).unwrap();
+        assert_eq!(
+            back.0.unix_timestamp_nanos() / 1_000_000,
+            i128::from(millis)
+        );
+        let back: Date<jiff::Timestamp> = serde_json::from_str(elsewhere).unwrap();
+        assert_eq!(back.0.as_millisecond(), millis);
+        for bad in [
+            r#""2024-05-01""#,
+            r#""yesterday""#,
+            r#""2024-13-01T00:00:00Z""#,
+            "5",
+        ] {
+            assert!(serde_json::from_str::<Date<chrono::DateTime<chrono::Utc>>>(bad).is_err());
+            assert!(serde_json::from_str::<Date<time::OffsetDateTime>>(bad).is_err());
+            assert!(
+                serde_json::from_str::<Date<jiff::Timestamp>>(bad).is_err(),
+                "{bad}"
+            );
+        }
+        // In the RPC envelope each is a `Date` in `meta`.
+        let (_, meta) = to_json_with_meta(&(Date(time_at), Date(jiff_at))).unwrap();
+        assert_eq!(meta.as_deref(), Some(&br#"[[1,0],[1,1]]"#[..]));
+    }
 
     #[test]
     fn meta_is_checked_and_applied() {

@@ -64,7 +64,8 @@ pub use errors::{DeclaredError, DefinedError};
 pub use http::EncodedFrames;
 pub use input::RawInput;
 pub use orpc_protocol::{
-    BigInt, Date, Event, EventId, EventMeta, Frame, InvalidMeta, LastEventId, ORPCError,
+    BigInt, Date, Event, EventId, EventMeta, Frame, InvalidMeta, IsoTimestamp, LastEventId,
+    ORPCError,
 };
 pub use procedure::{Procedure, Route};
 pub use stream::{

@@ -8,7 +8,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use futures_core::Stream;
 use schemars::{JsonSchema, SchemaGenerator};
@@ -17,7 +16,7 @@ use serde::Serialize;
 
 use crate::http::EncodedFrames;
 use crate::input::{decode_input, PathParams};
-use crate::schema::SchemaCheck;
+use crate::schema::{holds_wide_integers, SchemaCheck};
 use crate::sse::frames::{self, EventChecks, FrameSource};
 use crate::sse::Envelope;
 use actix_web::HttpRequest;
@@ -97,15 +96,25 @@ impl Route {
         Fut: Future<Output = Result<O, ORPCError>> + 'static,
     {
         let input_check = SchemaCheck::<P::Input>::new(true);
+        let wide_output = serde_json::to_value(schemars::schema_for!(O))
+            .is_ok_and(|schema| holds_wide_integers(&schema));
         let handler = move |raw: RawInput, params: PathParams, req: &HttpRequest| -> PlainFuture {
             let running =
                 decode_input(raw, params, &input_check).map(|input| call(&procedure, input, req));
             Box::pin(async move {
                 let output = running?.await?;
-                orpc_protocol::to_json_with_meta(&output).map_err(|error| {
+                let (json, meta) = orpc_protocol::to_json_with_meta(&output).map_err(|error| {
                     tracing::error!(%error, procedure = P::NAME, "output does not serialize");
                     ORPCError::internal()
-                })
+                })?;
+                if let Some(found) = wide_output
+                    .then(|| orpc_protocol::find_unsafe_integer(&json))
+                    .flatten()
+                {
+                    tracing::error!(error = %found, procedure = P::NAME, "output holds an unsafe integer");
+                    return Err(frames::unsafe_integer(&found));
+                }
+                Ok((json, meta))
             })
         };
         let schemas = Schemas {
@@ -130,7 +139,7 @@ impl Route {
         Fut: Future<Output = Result<S, ORPCError>> + 'static,
     {
         let input_check = SchemaCheck::<P::Input>::new(true);
-        let checks = Arc::new(EventChecks::<T, R>::new());
+        let (checks, unvalidated) = EventChecks::<T, R>::new();
         let handler = move |raw: RawInput,
                             params: PathParams,
                             req: &HttpRequest,
@@ -138,7 +147,7 @@ impl Route {
               -> StartFuture {
             let starting =
                 decode_input(raw, params, &input_check).map(|input| call(&procedure, input, req));
-            let checks = validate.then(|| checks.clone());
+            let checks = if validate { &checks } else { &unvalidated }.clone();
             Box::pin(async move {
                 let stream = starting?.await?;
                 Ok(frames::erase(stream, checks))

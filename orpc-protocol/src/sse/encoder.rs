@@ -34,6 +34,9 @@ pub enum EncodeError {
     Json(serde_json::Error),
     /// An id or comment holds CR, LF or NUL.
     Meta(crate::InvalidMeta),
+    /// The payload holds an integer beyond 2^53 − 1, and the encoder was told to refuse those
+    /// ([`Encoder::set_safe_integers`]).
+    UnsafeInteger(crate::UnsafeInteger),
 }
 
 impl std::fmt::Display for EncodeError {
@@ -41,6 +44,7 @@ impl std::fmt::Display for EncodeError {
         match self {
             EncodeError::Json(e) => write!(f, "payload does not serialize: {e}"),
             EncodeError::Meta(e) => e.fmt(f),
+            EncodeError::UnsafeInteger(e) => e.fmt(f),
         }
     }
 }
@@ -61,6 +65,7 @@ impl std::error::Error for EncodeError {}
 pub struct Encoder {
     buf: BytesMut,
     envelope: Envelope,
+    safe_integers: bool,
 }
 
 impl Encoder {
@@ -69,7 +74,28 @@ impl Encoder {
         Encoder {
             buf: BytesMut::new(),
             envelope,
+            safe_integers: false,
         }
+    }
+
+    /// Whether `message` and `done` refuse a payload that holds an integer beyond 2^53 − 1,
+    /// which a JavaScript client would round ([`find_unsafe_integer`](crate::find_unsafe_integer)):
+    /// such a frame fails with [`EncodeError::UnsafeInteger`] and nothing of it is written. Off
+    /// by default. Turn it on for payloads whose type can hold such an integer (a plain `i64` or
+    /// `u64`); the check reads the payload's bytes once more.
+    ///
+    /// ```
+    /// use orpc_protocol::{sse::{EncodeError, Encoder}, Envelope};
+    ///
+    /// let mut enc = Encoder::new(Envelope::Rpc);
+    /// enc.set_safe_integers(true);
+    /// enc.done(&9007199254740991u64).unwrap();
+    /// let refused = enc.done(&9007199254740992u64);
+    /// assert!(matches!(refused, Err(EncodeError::UnsafeInteger(_))));
+    /// assert_eq!(&enc.take()[..], b"event: done\ndata: {\"json\":9007199254740991}\n\n");
+    /// ```
+    pub fn set_safe_integers(&mut self, on: bool) {
+        self.safe_integers = on;
     }
 
     /// Gives a buffer that has never been written a small first allocation, rather than letting
@@ -155,7 +181,10 @@ impl Encoder {
         self.reserve_first();
         let start = self.buf.len();
         self.buf.put_slice(b"event: error\n");
-        self.payload(start, error, false)
+        let safe_integers = std::mem::replace(&mut self.safe_integers, false);
+        let written = self.payload(start, error, false);
+        self.safe_integers = safe_integers;
+        written
     }
 
     /// The `data:` lines and the closing blank line. On failure, cuts the buffer back to `start`.
@@ -182,6 +211,17 @@ impl Encoder {
         if let Err(error) = written {
             self.buf.truncate(start);
             return Err(EncodeError::Json(error));
+        }
+        if self.safe_integers && !unit {
+            // The RPC envelope's `{"json":` is skipped, so that paths start in the payload.
+            let json_start = match self.envelope {
+                Envelope::Rpc => data_start + b"{\"json\":".len(),
+                Envelope::Plain => data_start,
+            };
+            if let Some(found) = crate::find_unsafe_integer(&self.buf[json_start..]) {
+                self.buf.truncate(start);
+                return Err(EncodeError::UnsafeInteger(found));
+            }
         }
         // Compact JSON has no raw line breaks, but a `RawValue` inside the payload can.
         if self.buf[data_start..]

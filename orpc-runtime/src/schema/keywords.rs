@@ -133,6 +133,32 @@ fn integer_format_bounds(format: &str) -> Option<(f64, f64)> {
     })
 }
 
+/// Whether a value of `schema` can hold an integer that a JavaScript number would round: an
+/// `integer` anywhere in it, its definitions included, whose format is wider than 2^53 − 1
+/// (`int64`, `uint64`, `int`, `uint`, `int128`, `uint128`, as schemars writes them) or that has
+/// no format to say how wide it is. Only the payloads of such types are scanned as they are sent.
+pub(crate) fn holds_wide_integers(schema: &Value) -> bool {
+    const SAFE: f64 = orpc_protocol::MAX_SAFE_INTEGER as f64;
+    match schema {
+        Value::Object(object) => {
+            let integer = match object.get("type") {
+                Some(Value::String(kind)) => kind == "integer",
+                Some(Value::Array(kinds)) => kinds.iter().any(|kind| kind == "integer"),
+                _ => false,
+            };
+            let wide = integer
+                && match object.get("format").and_then(Value::as_str) {
+                    None => true,
+                    Some(format) => integer_format_bounds(format)
+                        .is_none_or(|(min, max)| min < -SAFE || max > SAFE),
+                };
+            wide || object.values().any(holds_wide_integers)
+        }
+        Value::Array(items) => items.iter().any(holds_wide_integers),
+        _ => false,
+    }
+}
+
 /// The formats the full validator asserts: a string with one of these formats that does not
 /// match it is a violation. They are the formats the `jsonschema` crate checks under draft
 /// 2020-12 (the draft schemars writes) without its optional features; `idn-email` and
@@ -172,6 +198,43 @@ pub(crate) fn validator_for(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn wide_integers_are_found_wherever_the_schema_holds_them() {
+        use schemars::{schema_for, JsonSchema};
+        #[derive(JsonSchema)]
+        #[allow(dead_code)]
+        struct Narrow {
+            a: u32,
+            b: i32,
+            c: Vec<u8>,
+            d: f64,
+            e: String,
+            big: orpc_protocol::BigInt<u64>,
+        }
+        #[derive(JsonSchema)]
+        #[allow(dead_code)]
+        enum Wide {
+            Row { rows: Vec<Option<Inner>> },
+            Nothing,
+        }
+        #[derive(JsonSchema)]
+        #[allow(dead_code)]
+        struct Inner {
+            id: i64,
+        }
+        let wide =
+            |schema: schemars::Schema| holds_wide_integers(&serde_json::to_value(schema).unwrap());
+        assert!(!wide(schema_for!(Narrow)));
+        assert!(!wide(schema_for!(())));
+        assert!(wide(schema_for!(Wide)));
+        assert!(wide(schema_for!(u64)));
+        assert!(wide(schema_for!(Option<usize>)));
+        assert!(wide(schema_for!(std::collections::HashMap<String, i128>)));
+        assert!(wide(
+            schemars::json_schema!({ "type": ["integer", "null"] })
+        ));
+    }
 
     #[test]
     fn keywords_not_in_the_table_need_the_full_validator() {

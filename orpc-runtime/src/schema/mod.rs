@@ -35,6 +35,7 @@ mod typescript;
 pub(crate) use check::SchemaCheck;
 pub use check::{Issue, PathSegment};
 pub(crate) use coerce::{params_to_json, query_to_json};
+pub(crate) use keywords::holds_wide_integers;
 pub(crate) use openapi::document;
 pub use openapi::ApiInfo;
 pub(crate) use typescript::contract;

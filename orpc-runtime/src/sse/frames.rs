@@ -23,8 +23,8 @@ use futures_core::Stream;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::schema::{Issue, SchemaCheck};
-use crate::sse::Encoder;
+use crate::schema::{holds_wide_integers, Issue, SchemaCheck};
+use crate::sse::{EncodeError, Encoder};
 use crate::{Frame, ORPCError};
 
 /// What one call to [`FrameSource::poll_encode`] wrote.
@@ -53,24 +53,37 @@ pub(crate) trait FrameSource {
 
 /// The checks of an event iterator's events and return value, built once per procedure.
 pub(crate) struct EventChecks<T, R> {
-    event: SchemaCheck<T>,
-    done: SchemaCheck<R>,
+    /// Their schemas; `None` when the events go unchecked (`validate = false`).
+    schemas: Option<(SchemaCheck<T>, SchemaCheck<R>)>,
+    /// Whether an event, or the return value, can hold an integer a JavaScript client would
+    /// round; only then is the encoded payload scanned for one.
+    wide_event: bool,
+    wide_done: bool,
 }
 
 impl<T: JsonSchema, R: JsonSchema> EventChecks<T, R> {
-    pub(crate) fn new() -> Self {
-        EventChecks {
-            event: SchemaCheck::new(false),
-            done: SchemaCheck::new(false),
-        }
+    /// The checks of a procedure, and the same without the schema checks, for calls that turn
+    /// event validation off.
+    pub(crate) fn new() -> (Arc<Self>, Arc<Self>) {
+        let (event, done) = (SchemaCheck::<T>::new(false), SchemaCheck::<R>::new(false));
+        let wide_event = holds_wide_integers(&event.schema);
+        let wide_done = holds_wide_integers(&done.schema);
+        let unvalidated = EventChecks {
+            schemas: None,
+            wide_event,
+            wide_done,
+        };
+        let validated = EventChecks {
+            schemas: Some((event, done)),
+            wide_event,
+            wide_done,
+        };
+        (Arc::new(validated), Arc::new(unvalidated))
     }
 }
 
-/// Erases a procedure's stream of frames; `checks` is `None` when its events go unchecked.
-pub(crate) fn erase<S, T, R>(
-    stream: S,
-    checks: Option<Arc<EventChecks<T, R>>>,
-) -> Pin<Box<dyn FrameSource>>
+/// Erases a procedure's stream of frames.
+pub(crate) fn erase<S, T, R>(stream: S, checks: Arc<EventChecks<T, R>>) -> Pin<Box<dyn FrameSource>>
 where
     S: Stream<Item = Frame<T, R>> + 'static,
     T: Serialize + JsonSchema + 'static,
@@ -83,7 +96,7 @@ pin_project_lite::pin_project! {
     struct Frames<S, T, R> {
         #[pin]
         stream: S,
-        checks: Option<Arc<EventChecks<T, R>>>,
+        checks: Arc<EventChecks<T, R>>,
     }
 }
 
@@ -104,10 +117,11 @@ where
             Poll::Ready(None) => return Poll::Ready(None),
             Poll::Ready(Some(frame)) => frame,
         };
-        if let Some(checks) = this.checks {
+        let checks = &**this.checks;
+        if let Some((event_check, done_check)) = &checks.schemas {
             let checked = match &frame {
-                Frame::Event(event) => checks.event.check(&event.data).map_err(|i| (i, "message")),
-                Frame::Done(value) => checks.done.check(value).map_err(|i| (i, "done")),
+                Frame::Event(event) => event_check.check(&event.data).map_err(|i| (i, "message")),
+                Frame::Done(value) => done_check.check(value).map_err(|i| (i, "done")),
                 Frame::Error(_) => Ok(()),
             };
             if let Err((issues, frame)) = checked {
@@ -116,7 +130,14 @@ where
                 return Poll::Ready(Some(Written::Invalid));
             }
         }
-        Poll::Ready(Some(write(&frame, out)))
+        out.set_safe_integers(match frame {
+            Frame::Event(_) => checks.wide_event,
+            Frame::Done(_) => checks.wide_done,
+            Frame::Error(_) => false,
+        });
+        let written = write(&frame, out);
+        out.set_safe_integers(false);
+        Poll::Ready(Some(written))
     }
 }
 
@@ -157,20 +178,35 @@ where
 }
 
 /// Encodes one frame, or, when it cannot be sent as it is (its payload does not serialize, its
-/// metadata could forge SSE fields), the `INTERNAL_SERVER_ERROR` frame that ends the stream.
+/// metadata could forge SSE fields, it holds an integer a JavaScript client would round), the
+/// `INTERNAL_SERVER_ERROR` frame that ends the stream.
 fn write<T: Serialize, R: Serialize + 'static>(frame: &Frame<T, R>, out: &mut Encoder) -> Written {
     let (encoded, written) = match frame {
         Frame::Event(event) => (out.message(&event.meta, &event.data), Written::Message),
         Frame::Done(value) => (out.done(value), Written::Done),
         Frame::Error(error) => (out.error(error), Written::Error),
     };
-    if let Err(error) = encoded {
-        tracing::error!(%error, "event does not serialize; ending the stream");
-        out.error(&ORPCError::internal())
-            .expect("the error object always serializes");
-        return Written::Error;
+    match encoded {
+        Ok(()) => written,
+        Err(EncodeError::UnsafeInteger(found)) => {
+            tracing::error!(error = %found, "event holds an unsafe integer; ending the stream");
+            out.error(&unsafe_integer(&found))
+                .expect("the error object always serializes");
+            Written::Error
+        }
+        Err(error) => {
+            tracing::error!(%error, "event does not serialize; ending the stream");
+            out.error(&ORPCError::internal())
+                .expect("the error object always serializes");
+            Written::Error
+        }
     }
-    written
+}
+
+/// The error a client gets in place of a payload that holds an integer beyond 2^53 − 1: the
+/// server's mistake, said plainly, rather than a number the client silently rounds.
+pub(crate) fn unsafe_integer(found: &orpc_protocol::UnsafeInteger) -> ORPCError {
+    ORPCError::internal().with_message(format!("Output not sent: {found}"))
 }
 
 fn validation_failed(frame: &str, issues: &[Issue]) -> ORPCError {
