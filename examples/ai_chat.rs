@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_web::web;
-use orpc_runtime::http::{self, Router};
+use orpc_runtime::http::Router;
 use orpc_runtime::{finally, procedure, yield_};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -130,13 +130,13 @@ fn page(cfg: &mut web::ServiceConfig) {
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     common::init_logs();
-    let addr = common::addr("ai_chat", "127.0.0.1:8085")?;
+    let args = common::args("ai_chat", "127.0.0.1:8085")?;
     let router = Router::new()
         .info("ai chat", "1.0.0")
         .procedure(chat)
         .procedure(stats);
     let cleanups = web::Data::new(Cleanups::default());
-    http::serve_with(router, addr, move |cfg| {
+    common::serve(router, args, move |cfg| {
         cfg.app_data(cleanups.clone()).configure(page);
     })
     .await

@@ -2,6 +2,7 @@
 //! under both protocols, for checks written in other languages against that spec.
 //!
 //!     cargo run --release --example conformance -- --addr 127.0.0.1:8787
+//!     cargo run --release --example conformance -- --tls-cert cert.pem --tls-key key.pem   # HTTPS, HTTP/2
 //!     cargo run --release --example conformance -- --emit-typescript contract.ts
 //!
 //! The procedures live in `orpc-test-support/src/conformance.rs`, a library, so that the tests
@@ -19,7 +20,7 @@ async fn main() -> std::io::Result<()> {
     match conformance::parse_args(std::env::args().skip(1))
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?
     {
-        conformance::Command::Serve(addr) => conformance::serve(addr).await,
+        conformance::Command::Serve(addr, tls) => conformance::serve(addr, tls).await,
         conformance::Command::EmitTypeScript(path) => {
             std::fs::write(path, conformance::router().typescript())
         }

@@ -2,6 +2,7 @@
 //! the page at `/` follows them with an `EventSource` that resumes after every reconnect.
 //!
 //!     cargo run --example live_scores              # then open http://127.0.0.1:8080
+//!     cargo run --example live_scores -- --tls-cert cert.pem --tls-key key.pem   # https://, HTTP/2
 //!     curl -N http://127.0.0.1:8080/api/scores
 //!     curl -X POST http://127.0.0.1:8080/api/cut   # demo and test hook: cut every scores stream
 //!
@@ -22,7 +23,7 @@ use std::time::Duration;
 use actix_web::web;
 use futures_util::StreamExt;
 use orpc_pubsub::{MessageId, PubSub, Settings};
-use orpc_runtime::http::{self, Router};
+use orpc_runtime::http::Router;
 use orpc_runtime::{procedure, yield_, LastEventId, ORPCError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -228,7 +229,7 @@ fn page(cfg: &mut web::ServiceConfig) {
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     common::init_logs();
-    let addr = common::addr("live_scores", "127.0.0.1:8080")?;
+    let args = common::args("live_scores", "127.0.0.1:8080")?;
 
     let pubsub = PubSub::in_memory(Settings::default());
     let board = Board::new(Mutex::new(
@@ -242,7 +243,7 @@ async fn main() -> std::io::Result<()> {
         .procedure(cut);
     let pubsub = web::Data::new(pubsub);
     let cuts = web::Data::new(CutSwitch::new(()));
-    http::serve_with(router, addr, move |cfg| {
+    common::serve(router, args, move |cfg| {
         cfg.app_data(pubsub.clone())
             .app_data(board.clone())
             .app_data(cuts.clone())

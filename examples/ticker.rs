@@ -20,7 +20,7 @@ mod common;
 use std::time::Duration;
 
 use actix_web::web;
-use orpc_runtime::http::{self, Router};
+use orpc_runtime::http::Router;
 use orpc_runtime::{procedure, yield_};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -164,14 +164,14 @@ fn page(cfg: &mut web::ServiceConfig) {
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     common::init_logs();
-    let addr = common::addr("ticker", "127.0.0.1:8086")?;
+    let args = common::args("ticker", "127.0.0.1:8086")?;
     let market = web::Data::new(watch::Sender::new(Market::open()));
     tokio::spawn(simulate(market.clone()));
     let router = Router::new()
         .info("ticker", "1.0.0")
         .api_reference(true)
         .procedure(quotes);
-    http::serve_with(router, addr, move |cfg| {
+    common::serve(router, args, move |cfg| {
         cfg.app_data(market.clone()).configure(page);
     })
     .await

@@ -1,4 +1,5 @@
-//! Browser tests: the `live_scores`, `ai_chat` and `ticker` example pages in headless Chromium.
+//! Browser tests: the `live_scores`, `ai_chat` and `ticker` example pages, and the conformance
+//! server over HTTP/2, in headless Chromium.
 //!
 //! `tests/browser/` is a small Node project (Node 20+, `node --test`) that starts each example
 //! on a free 127.0.0.1 port and drives its page with `playwright-core` in Debian's Chromium
@@ -10,6 +11,8 @@
 //! - a chat reply streams to its summary, and Stop cancels the next one, whose cleanup runs on the
 //!   server;
 //! - the ticker shows its twenty symbols live and links to the OpenAPI document;
+//! - over HTTPS (HTTP/2) one tab runs ten `EventSource`s at once, where HTTP/1.1's six-connection
+//!   limit leaves four waiting, and closing one runs its cleanup on the server;
 //!
 //! and take a screenshot of each page.
 //!
@@ -34,9 +37,10 @@ use std::time::Duration;
 
 use orpc_test_support::node::{npm_ci, run_with_timeout};
 use orpc_test_support::process::example_binary;
+use orpc_test_support::tls::SelfSigned;
 use orpc_test_support::tools;
 
-const EXAMPLES: [&str; 3] = ["live_scores", "ai_chat", "ticker"];
+const EXAMPLES: [&str; 4] = ["live_scores", "ai_chat", "ticker", "conformance"];
 const NODE_TEST_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// `target/<profile>/examples`, with every example the tests start in it.
@@ -69,13 +73,20 @@ fn example_pages_work_in_headless_chromium() {
     } else {
         root.join("target").join("browser-screenshots")
     };
+    // A fresh self-signed pair for the HTTPS (HTTP/2) test, named in TLS_CERT and TLS_KEY.
+    let tls_dir = std::env::temp_dir().join(format!("orpc-browser-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&tls_dir).unwrap();
+    let (cert, key) = SelfSigned::new().write_to(&tls_dir);
     let mut cmd = Command::new("node");
     cmd.args(["--test", "--test-concurrency=1"])
         .current_dir(&dir)
         .env("EXAMPLES_DIR", &examples)
         .env("CHROMIUM", tools::CHROMIUM)
-        .env("SCREENSHOTS_DIR", &screenshots);
+        .env("SCREENSHOTS_DIR", &screenshots)
+        .env("TLS_CERT", &cert)
+        .env("TLS_KEY", &key);
     let out = run_with_timeout(cmd, "`node --test` in tests/browser", NODE_TEST_TIMEOUT);
+    let _ = std::fs::remove_dir_all(&tls_dir);
     assert!(
         out.success(),
         "{}",

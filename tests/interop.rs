@@ -15,7 +15,9 @@
 //!    does not, so build it first (`cargo build --example conformance`);
 //! 2. runs `npm ci` at the root (the npm workspace of every Node directory) when `node_modules`
 //!    is missing or older than the lock file;
-//! 3. runs `node --test` there with `CONFORMANCE_BIN` set, kills it after 120 s, and fails with
+//! 3. writes a fresh self-signed certificate and key for the HTTP/2 tests (`http2.test.mjs`,
+//!    Node's own `http2` module over TLS) and names them in `TLS_CERT` and `TLS_KEY`;
+//! 4. runs `node --test` there with `CONFORMANCE_BIN` set, kills it after 120 s, and fails with
 //!    its whole output unless it exits with status 0.
 //!
 //! Run it with `cargo test --test interop`, or the JS side alone with
@@ -27,6 +29,7 @@ use std::time::Duration;
 
 use orpc_test_support::node::{npm_ci, run_with_timeout};
 use orpc_test_support::process::example_binary;
+use orpc_test_support::tls::SelfSigned;
 use orpc_test_support::tools;
 
 const NODE_TEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -45,12 +48,19 @@ fn official_js_clients_interop_with_the_conformance_server() {
         .join("tests")
         .join("interop");
     npm_ci();
+    // A fresh self-signed pair for the HTTPS tests (HTTP/2), named in TLS_CERT and TLS_KEY.
+    let tls_dir = std::env::temp_dir().join(format!("orpc-interop-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&tls_dir).unwrap();
+    let (cert, key) = SelfSigned::new().write_to(&tls_dir);
 
     let mut cmd = Command::new("node");
     cmd.arg("--test")
         .current_dir(&dir)
-        .env("CONFORMANCE_BIN", &bin);
+        .env("CONFORMANCE_BIN", &bin)
+        .env("TLS_CERT", &cert)
+        .env("TLS_KEY", &key);
     let out = run_with_timeout(cmd, "`node --test` in tests/interop", NODE_TEST_TIMEOUT);
+    let _ = std::fs::remove_dir_all(&tls_dir);
     assert!(
         out.success(),
         "{}",

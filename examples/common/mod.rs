@@ -1,24 +1,59 @@
 //! What the showcase examples share: their command line, their logs, and serving their page.
 
 use actix_web::{web, HttpResponse};
+use orpc_runtime::http::{self, Router};
 
-/// The `--addr HOST:PORT` flag, or `default`.
-pub fn addr(example: &str, default: &str) -> std::io::Result<String> {
-    let usage = format!("usage: {example} [--addr HOST:PORT]");
+/// The command line every showcase example takes: `--addr HOST:PORT` (or `default`), and
+/// `--tls-cert CERT.pem --tls-key KEY.pem` for HTTPS with HTTP/2.
+pub struct Args {
+    pub addr: String,
+    tls: Option<(String, String)>,
+}
+
+/// Reads the command line; see [`Args`].
+pub fn args(example: &str, default: &str) -> std::io::Result<Args> {
+    let usage =
+        format!("usage: {example} [--addr HOST:PORT] [--tls-cert CERT.pem --tls-key KEY.pem]");
     let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, message);
     let mut args = std::env::args().skip(1);
     let mut addr = default.to_owned();
+    let (mut cert, mut key) = (None, None);
     while let Some(arg) = args.next() {
+        let mut value = |flag: &str| {
+            args.next()
+                .ok_or_else(|| invalid(format!("{flag} needs a value; {usage}")))
+        };
         match arg.as_str() {
-            "--addr" => {
-                addr = args
-                    .next()
-                    .ok_or_else(|| invalid(format!("--addr needs a value; {usage}")))?
-            }
+            "--addr" => addr = value("--addr")?,
+            "--tls-cert" => cert = Some(value("--tls-cert")?),
+            "--tls-key" => key = Some(value("--tls-key")?),
             other => return Err(invalid(format!("unknown argument {other:?}; {usage}"))),
         }
     }
-    Ok(addr)
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => {
+            return Err(invalid(format!(
+                "--tls-cert and --tls-key go together; {usage}"
+            )))
+        }
+    };
+    Ok(Args { addr, tls })
+}
+
+/// Serves `router` as the command line says: plain HTTP, or HTTPS (HTTP/1.1 and HTTP/2).
+pub async fn serve<F>(router: Router, args: Args, configure: F) -> std::io::Result<()>
+where
+    F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+{
+    match args.tls {
+        None => http::serve_with(router, args.addr, configure).await,
+        Some((cert, key)) => {
+            let tls = http::tls_config(cert, key)?;
+            http::serve_tls_with(router, args.addr, tls, configure).await
+        }
+    }
 }
 
 /// Logs warnings and up, or what `RUST_LOG` asks for.

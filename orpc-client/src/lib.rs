@@ -64,6 +64,9 @@
 //!
 //! - `rustls-tls`: `https://` URLs, through reqwest's rustls support. Plain `http://` needs
 //!   nothing.
+//! - `http2`: HTTP/2, chosen by ALPN over `https://` when the server offers it (an orpc-runtime
+//!   server with its `tls` feature does): every stream and call of a [`Client`] then shares one
+//!   connection.
 //! - `chrono`, `time`, `jiff`: [`Date`] for `chrono::DateTime<Utc>`, `time::OffsetDateTime` and
 //!   `jiff::Timestamp`, read and written as oRPC's `Date`.
 

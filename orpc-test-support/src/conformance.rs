@@ -279,31 +279,48 @@ pub fn configure(router: &Router, streams: Stats) -> impl Fn(&mut web::ServiceCo
 }
 
 /// Serves the conformance procedures on `addr` with the library's default settings until
-/// Ctrl-C, as `examples/conformance.rs` does.
-pub async fn serve(addr: String) -> std::io::Result<()> {
+/// Ctrl-C, as `examples/conformance.rs` does: over HTTPS (HTTP/1.1 and HTTP/2) when `tls` names
+/// a PEM certificate and key.
+pub async fn serve(addr: String, tls: Option<Tls>) -> std::io::Result<()> {
     let router = router();
     let streams = web::Data::new(Streams::default());
     let shared = web::Data::new(router.clone());
-    http::serve_with(router, addr, move |cfg| {
+    let configure = move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(streams.clone()).app_data(shared.clone());
-    })
-    .await
+    };
+    match tls {
+        None => http::serve_with(router, addr, configure).await,
+        Some(tls) => {
+            let config = http::tls_config(&tls.cert, &tls.key)?;
+            http::serve_tls_with(router, addr, config, configure).await
+        }
+    }
+}
+
+/// The PEM files of `--tls-cert` and `--tls-key`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Tls {
+    pub cert: String,
+    pub key: String,
 }
 
 /// What the command line asks of the conformance server.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command {
-    /// Serve on this address (`--addr HOST:PORT`, by default `127.0.0.1:8787`).
-    Serve(String),
+    /// Serve on this address (`--addr HOST:PORT`, by default `127.0.0.1:8787`), over HTTPS with
+    /// `--tls-cert CERT.pem --tls-key KEY.pem`.
+    Serve(String, Option<Tls>),
     /// Write the TypeScript contract to this path and exit (`--emit-typescript PATH`).
     EmitTypeScript(String),
 }
 
-/// Reads the command line: `[--addr HOST:PORT] [--emit-typescript PATH]`.
+/// Reads the command line: `[--addr HOST:PORT] [--tls-cert CERT.pem --tls-key KEY.pem]
+/// [--emit-typescript PATH]`.
 pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut args = args.into_iter();
     let mut addr = "127.0.0.1:8787".to_owned();
     let mut emit = None;
+    let (mut cert, mut key) = (None, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => {
@@ -317,15 +334,22 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
                         "--emit-typescript needs a path, e.g. --emit-typescript contract.ts",
                     )?)
             }
+            "--tls-cert" => cert = Some(args.next().ok_or("--tls-cert needs a PEM file")?),
+            "--tls-key" => key = Some(args.next().ok_or("--tls-key needs a PEM file")?),
             other => {
                 return Err(format!(
                     "unknown argument {other:?}; usage: conformance [--addr HOST:PORT] \
-                     [--emit-typescript PATH]"
+                     [--tls-cert CERT.pem --tls-key KEY.pem] [--emit-typescript PATH]"
                 ))
             }
         }
     }
-    Ok(emit.map_or(Command::Serve(addr), Command::EmitTypeScript))
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some(Tls { cert, key }),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".to_owned()),
+    };
+    Ok(emit.map_or(Command::Serve(addr, tls), Command::EmitTypeScript))
 }
 
 /// The initial comment every stream opens with (the library's default).
@@ -391,7 +415,12 @@ impl Conformance {
     /// Opens `forever` with an hour between ticks and reads up to its first tick: a stream that
     /// is open and idle.
     pub async fn idle_stream(&self) -> Frames {
-        let response = client()
+        self.idle_stream_on(&client()).await
+    }
+
+    /// Like [`idle_stream`](Self::idle_stream), over `client` (an HTTP/2 one, say).
+    pub async fn idle_stream_on(&self, client: &reqwest::Client) -> Frames {
+        let response = client
             .get(self.url("/api/forever?interval_ms=3600000"))
             .send()
             .await

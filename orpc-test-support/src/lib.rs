@@ -8,6 +8,7 @@
 //!   counts.
 //! - [`node`]: the npm workspace installed once, Node suites with a timeout, Node servers.
 //! - [`logs`]: what the process logs, captured for assertions.
+//! - [`tls`]: self-signed certificates made per run, and an HTTP/2 client that accepts them.
 //! - [`tools`]: one policy for the external tools some test groups need (Node.js, Chromium,
 //!   Redis).
 
@@ -16,6 +17,7 @@ pub mod logs;
 pub mod node;
 pub mod process;
 pub mod server;
+pub mod tls;
 pub mod tools;
 
 pub use server::{client, eventually, Frames, Options, TestServer};

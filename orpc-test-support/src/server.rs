@@ -14,6 +14,8 @@ pub struct Options {
     pub compress: bool,
     /// Clients that take longer to send their request head are cut off.
     pub request_timeout: Duration,
+    /// HTTPS with a fresh self-signed certificate, HTTP/1.1 and HTTP/2 by ALPN.
+    pub tls: bool,
 }
 
 impl Default for Options {
@@ -21,6 +23,7 @@ impl Default for Options {
         Options {
             compress: false,
             request_timeout: Duration::from_secs(5),
+            tls: false,
         }
     }
 }
@@ -29,6 +32,7 @@ impl Default for Options {
 /// detection installed, one worker, on a thread of its own; stopped when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
+    scheme: &'static str,
     handle: ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -60,6 +64,7 @@ impl TestServer {
             Options {
                 compress,
                 request_timeout,
+                ..Options::default()
             },
         )
     }
@@ -70,6 +75,10 @@ impl TestServer {
         F: Fn(&mut ServiceConfig) + Send + Clone + 'static,
     {
         let (tx, rx) = std::sync::mpsc::channel();
+        let tls = options
+            .tls
+            .then(|| crate::tls::SelfSigned::new().server_config());
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
                 let server = actix_web::HttpServer::new(move || {
@@ -84,8 +93,11 @@ impl TestServer {
                 .client_request_timeout(options.request_timeout)
                 .on_connect(orpc_runtime::http::watch_disconnects)
                 .disable_signals()
-                .shutdown_timeout(1)
-                .bind("127.0.0.1:0")
+                .shutdown_timeout(1);
+                let server = match tls {
+                    None => server.bind("127.0.0.1:0"),
+                    Some(tls) => server.bind_rustls_0_23("127.0.0.1:0", tls),
+                }
                 .expect("bind a free loopback port");
                 let addr = server.addrs()[0];
                 let server = server.run();
@@ -98,14 +110,15 @@ impl TestServer {
             .expect("the test server started");
         TestServer {
             addr,
+            scheme,
             handle,
             thread: Some(thread),
         }
     }
 
-    /// `http://` + the address + `path`.
+    /// `http://` (or `https://`) + the address + `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        format!("{}://{}{}", self.scheme, self.addr, path)
     }
 }
 

@@ -33,8 +33,8 @@ export function withTimeout(promise, ms, what) {
 export const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
 /** Starts `bin` on port 0 (the kernel picks a free one) and reads its address back. */
-function startOnce(bin) {
-  const child = spawn(bin, ['--addr', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+function startOnce(bin, args) {
+  const child = spawn(bin, ['--addr', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   const exited = new Promise(resolve => child.on('exit', (code, signal) => resolve({ code, signal })))
@@ -44,7 +44,7 @@ function startOnce(bin) {
     child.stderr.setEncoding('utf8')
     child.stdout.on('data', chunk => {
       stdout += chunk
-      const listening = stdout.match(/listening on http:\/\/(127\.0\.0\.1:\d+)/)
+      const listening = stdout.match(/listening on (https?:\/\/127\.0\.0\.1:\d+)/)
       if (listening) resolve(listening[1])
     })
     child.stderr.on('data', chunk => { stderr += chunk })
@@ -53,8 +53,8 @@ function startOnce(bin) {
       + `stdout:\n${stdout}\nstderr:\n${stderr}`,
     )))
   })
-  return withTimeout(ready, 20_000, `${path.basename(bin)}: "listening on http://127.0.0.1:PORT"`)
-    .then(addr => ({ child, exited, addr, output: () => ({ stdout, stderr }) }))
+  return withTimeout(ready, 20_000, `${path.basename(bin)}: "listening on http(s)://127.0.0.1:PORT"`)
+    .then(url => ({ child, exited, url, output: () => ({ stdout, stderr }) }))
     .catch(err => {
       child.kill('SIGKILL')
       throw err
@@ -62,15 +62,16 @@ function startOnce(bin) {
 }
 
 /**
- * Starts examples/<name>.rs on port 0, a free port the kernel picks. Returns `{ url, output, stop }`; `stop()` sends
- * SIGTERM, and SIGKILL if the server is still there 5 s later.
+ * Starts examples/<name>.rs on port 0, a free port the kernel picks, with `args` after `--addr`.
+ * Returns `{ url, output, stop }`; `stop()` sends SIGTERM, and SIGKILL if the server is still
+ * there 5 s later.
  */
-export async function startExample(name) {
+export async function startExample(name, args = []) {
   const bin = path.join(EXAMPLES_DIR, name)
   if (!existsSync(bin)) {
     throw new Error(`${bin} is missing: build it with \`cargo build --example ${name}\` or set EXAMPLES_DIR`)
   }
-  const { child, exited, addr, output } = await startOnce(bin)
+  const { child, exited, url, output } = await startOnce(bin, args)
   let stopping
   const stop = () => {
     stopping ??= (async () => {
@@ -84,7 +85,7 @@ export async function startExample(name) {
     })()
     return stopping
   }
-  return { url: `http://${addr}`, output, stop }
+  return { url, output, stop }
 }
 
 /**

@@ -27,8 +27,8 @@ export function withTimeout(promise, ms, what) {
 export const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
 /** Starts the server on port 0 (the kernel picks a free one) and reads its address back. */
-function startOnce(readyTimeoutMs) {
-  const child = spawn(CONFORMANCE_BIN, ['--addr', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+function startOnce(readyTimeoutMs, args) {
+  const child = spawn(CONFORMANCE_BIN, ['--addr', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   const exited = new Promise(resolve => {
@@ -41,7 +41,7 @@ function startOnce(readyTimeoutMs) {
     child.stderr.setEncoding('utf8')
     child.stdout.on('data', chunk => {
       stdout += chunk
-      const listening = stdout.match(/listening on http:\/\/(127\.0\.0\.1:\d+)/)
+      const listening = stdout.match(/listening on (https?:\/\/127\.0\.0\.1:\d+)/)
       if (listening) resolve(listening[1])
     })
     child.stderr.on('data', chunk => { stderr += chunk })
@@ -51,8 +51,8 @@ function startOnce(readyTimeoutMs) {
     )))
   })
 
-  return withTimeout(ready, readyTimeoutMs, 'waiting for "listening on http://127.0.0.1:PORT"')
-    .then(addr => ({ child, exited, addr, output: () => ({ stdout, stderr }) }))
+  return withTimeout(ready, readyTimeoutMs, 'waiting for "listening on http(s)://127.0.0.1:PORT"')
+    .then(url => ({ child, exited, url, output: () => ({ stdout, stderr }) }))
     .catch(err => {
       child.kill('SIGKILL')
       throw err
@@ -60,20 +60,20 @@ function startOnce(readyTimeoutMs) {
 }
 
 /**
- * Starts the conformance server. Returns `{ url, rpcUrl, apiUrl, stop }`;
+ * Starts the conformance server, with `args` after `--addr` (`--tls-cert`, say). Returns
+ * `{ url, rpcUrl, apiUrl, stop }`;
  * `stop()` sends SIGTERM and resolves to `{ code, signal, ms }` once the
  * process has exited (it is SIGKILLed if it is still alive after 10 s).
  */
-export async function startServer({ readyTimeoutMs = 20_000 } = {}) {
+export async function startServer({ readyTimeoutMs = 20_000, args = [] } = {}) {
   if (!existsSync(CONFORMANCE_BIN)) {
     throw new Error(
       `conformance server binary not found at ${CONFORMANCE_BIN}; `
       + 'build it with `cargo build --example conformance` or set CONFORMANCE_BIN',
     )
   }
-  const started = await startOnce(readyTimeoutMs)
-  const { child, exited, addr } = started
-  const url = `http://${addr}`
+  const started = await startOnce(readyTimeoutMs, args)
+  const { child, exited, url } = started
   let stopping
   const stop = () => {
     stopping ??= (async () => {

@@ -238,6 +238,7 @@ pub(crate) fn respond(
             shared: policy.shared.clone(),
             disconnect: DisconnectWatch::new(req),
             ticket: ticket.map(|ticket| ticket.start()),
+            http2: req.version() >= actix_web::http::Version::HTTP_2,
         },
     );
     let mut response = HttpResponse::with_body(StatusCode::OK, EitherBody::left(body));

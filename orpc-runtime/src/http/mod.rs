@@ -40,15 +40,21 @@ mod serve;
 mod server_ext;
 mod shutdown;
 mod stats;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use disconnect::watch_disconnects;
 pub use event_stream::EventStream;
 pub(crate) use input::decode_body as decode_body_for_fuzzing;
-pub use response::{EncodedFrames, SseBody, SLOW_POLL};
+pub use response::{EncodedFrames, SseBody, RESET_PROBE, SLOW_POLL};
 pub use route_error::RouteError;
 pub(crate) use router::openapi_path;
 pub use router::Router;
 pub use serve::{serve, serve_with};
+#[cfg(feature = "tls")]
+pub use serve::{serve_tls, serve_tls_with};
 pub use server_ext::ServeRouter;
 pub use shutdown::run_until_signal;
 pub use stats::StreamStats;
+#[cfg(feature = "tls")]
+pub use tls::tls_config;

@@ -59,10 +59,21 @@ const BATCH: usize = 16 * 1024;
 /// A poll of a handler that takes longer than this blocked its worker thread.
 pub const SLOW_POLL: Duration = Duration::from_millis(100);
 
+/// The longest an HTTP/2 stream stays silent: then it sends its keep-alive comment, even with
+/// keep-alive comments turned off. actix-web's HTTP/2 dispatcher does not watch a stream for a
+/// reset (`RST_STREAM`, a browser closing one `EventSource`) while the body is quiet; a write
+/// is what finds it reset, and drops the body, which runs the handler's cleanup. So a reset is
+/// noticed within this bound, at the cost of a keep-alive comment (3 bytes, in a 12-byte frame)
+/// twice a second on each quiet stream.
+pub const RESET_PROBE: Duration = Duration::from_millis(500);
+
 /// What all the streams of a router share: its keep-alive settings with the comments encoded
 /// once, and its shutdown signal.
 pub(crate) struct Shared {
     interval: Option<Duration>,
+    /// The interval over HTTP/2: at most [`RESET_PROBE`], since a write is how a stream the
+    /// client reset is noticed there.
+    interval_h2: Option<Duration>,
     keep_alive: Bytes,
     initial: Option<Bytes>,
     /// `None` outside a server ([`EncodedFrames`]): nothing shuts such a stream down.
@@ -78,6 +89,11 @@ impl Shared {
         };
         Shared {
             interval: settings.interval,
+            interval_h2: Some(
+                settings
+                    .interval
+                    .map_or(RESET_PROBE, |every| every.min(RESET_PROBE)),
+            ),
             keep_alive: encode(&settings.comment),
             initial: settings.initial_comment.as_deref().map(encode),
             shutdown,
@@ -93,6 +109,9 @@ pub struct SseBody {
     encoder: Encoder,
     shared: Arc<Shared>,
     phase: Phase,
+    /// Whether the stream is on an HTTP/2 connection, so its keep-alive interval is
+    /// `interval_h2`.
+    http2: bool,
     /// Fires when the stream has been silent for the keep-alive interval.
     quiet: Option<Pin<Box<Sleep>>>,
     wakers: Option<Wakers>,
@@ -129,6 +148,8 @@ pub(crate) struct SseSettings {
     pub(crate) shared: Arc<Shared>,
     pub(crate) disconnect: Option<DisconnectWatch>,
     pub(crate) ticket: Option<StartedStream>,
+    /// Whether the request came over HTTP/2.
+    pub(crate) http2: bool,
 }
 
 impl SseBody {
@@ -140,10 +161,12 @@ impl SseBody {
         // tracing's `log` feature, entering it is logged through the `log` crate.
         let wanted = !span.is_disabled() || !tracing::dispatcher::has_been_set();
         let span = wanted.then(|| Box::new(span));
-        let quiet = settings
-            .shared
-            .interval
-            .map(|every| Box::pin(tokio::time::sleep(every)));
+        let interval = if settings.http2 {
+            settings.shared.interval_h2
+        } else {
+            settings.shared.interval
+        };
+        let quiet = interval.map(|every| Box::pin(tokio::time::sleep(every)));
         let wakers = match (settings.disconnect, &settings.shared.shutdown) {
             (Some(watch), _) => Some(Wakers::Connection(watch)),
             (None, Some(shutdown)) => Some(Wakers::Alone(Box::pin(shutdown.waiter()))),
@@ -154,6 +177,7 @@ impl SseBody {
             encoder: Encoder::new(settings.envelope),
             shared: settings.shared,
             phase: Phase::Opening,
+            http2: settings.http2,
             quiet,
             wakers,
             span,
@@ -297,7 +321,12 @@ impl SseBody {
             }
             this.shared.keep_alive.clone()
         };
-        if let (Some(quiet), Some(every)) = (this.quiet.as_mut(), this.shared.interval) {
+        let interval = if this.http2 {
+            this.shared.interval_h2
+        } else {
+            this.shared.interval
+        };
+        if let (Some(quiet), Some(every)) = (this.quiet.as_mut(), interval) {
             quiet.as_mut().reset(Instant::now() + every);
         }
         Poll::Ready(Some(chunk))
@@ -357,6 +386,7 @@ impl EncodedFrames {
                 shared: Arc::new(shared),
                 disconnect: None,
                 ticket: None,
+                http2: false,
             },
         ))
     }

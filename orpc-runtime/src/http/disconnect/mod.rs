@@ -27,10 +27,13 @@
 //! then [`wake_all`] wakes the stream on every watched connection, which reads the flag. A stream
 //! on a watched connection therefore needs no shutdown waiter of its own; the others have one.
 //!
+//! TLS connections (with the `tls` feature) are watched through their TCP socket. On HTTP/2, where
+//! one connection carries many streams, a dropped connection wakes every stream on it; a client
+//! that resets one stream (`RST_STREAM`) leaves the connection open, and actix-web's HTTP/2
+//! dispatcher does not look for resets while a body is quiet, so the stream's next write finds
+//! it: HTTP/2 streams write at least every [`RESET_PROBE`](super::RESET_PROBE).
+//!
 //! Where it does not apply:
-//! - TLS connections (the stream `on_connect` sees is not a `TcpStream`) and HTTP/2, where one
-//!   connection carries many streams: they fall back to noticing on the next write, so keep
-//!   keep-alive comments enabled there.
 //! - Behind a proxy, the watched connection is the proxy's. A proxy that keeps its upstream
 //!   connection open after its client left hides the disconnect; most close it.
 //! - A client that half-closes its sending side after the request (`shutdown(SHUT_WR)`) looks
@@ -65,7 +68,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use actix_web::dev::Extensions;
 use actix_web::http::Version;
@@ -74,11 +77,25 @@ use futures_util::task::AtomicWaker;
 
 use sys::Poller;
 
-/// Whether one connection's client is gone, and who to tell.
+/// Whether one connection's client is gone, and who to tell: its HTTP/1 stream, or each of the
+/// streams of an HTTP/2 connection.
 #[derive(Default)]
 struct Connection {
     closed: AtomicBool,
     waker: AtomicWaker,
+    /// HTTP/2's streams, by watch; empty, without an allocation, on an HTTP/1 connection.
+    streams: Mutex<Vec<(u64, Waker)>>,
+}
+
+impl Connection {
+    /// Wakes every stream watching the connection.
+    fn wake(&self) {
+        self.waker.wake();
+        let streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        for (_, waker) in streams.iter() {
+            waker.wake_by_ref();
+        }
+    }
 }
 
 /// The readiness queue and the connections registered with it, by token.
@@ -127,7 +144,7 @@ impl Watcher {
             for token in &gone {
                 if let Some(connection) = connections.get(token) {
                     connection.closed.store(true, Ordering::Release);
-                    connection.waker.wake();
+                    connection.wake();
                 }
             }
         }
@@ -147,7 +164,7 @@ pub(crate) fn wake_all() {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     for connection in connections.values() {
-        connection.waker.wake();
+        connection.wake();
     }
 }
 
@@ -172,10 +189,11 @@ impl Drop for Registration {
 
 /// Installs disconnect detection; pass it to `HttpServer::on_connect`.
 ///
-/// It applies to plain-TCP connections on Linux, Android, macOS, iOS and the BSDs; elsewhere, and
-/// on TLS connections, it does nothing, and a client that left is noticed at the next write.
+/// It applies to TCP connections on Linux, Android, macOS, iOS and the BSDs, plain or (with the
+/// `tls` feature) under rustls, whose TCP socket is watched; elsewhere it does nothing, and a
+/// client that left is noticed at the next write.
 pub fn watch_disconnects(connection: &dyn Any, data: &mut Extensions) {
-    let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() else {
+    let Some(tcp) = tcp_stream(connection) else {
         return;
     };
     let Some(watcher) = watcher() else { return };
@@ -197,6 +215,20 @@ pub fn watch_disconnects(connection: &dyn Any, data: &mut Extensions) {
         }
         Err(error) => tracing::warn!(%error, "cannot watch this connection for disconnects"),
     }
+}
+
+/// The TCP socket of a connection as `on_connect` sees it: plain, or under TLS.
+fn tcp_stream(connection: &dyn Any) -> Option<&actix_web::rt::net::TcpStream> {
+    if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        return Some(tcp);
+    }
+    #[cfg(feature = "tls")]
+    if let Some(tls) = connection
+        .downcast_ref::<actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>>()
+    {
+        return Some(tls.get_ref().0);
+    }
+    None
 }
 
 /// Makes a waiting system call again when a signal interrupted it.
@@ -233,19 +265,25 @@ impl Readiness {
 /// Watches one request's connection for the client going away.
 pub(crate) struct DisconnectWatch {
     connection: Arc<Connection>,
+    /// The watch's key among an HTTP/2 connection's streams; 0 on HTTP/1.
+    stream: u64,
 }
 
 impl DisconnectWatch {
-    /// A watch on `request`'s connection, if `watch_disconnects` is installed and applies. Only
-    /// for HTTP/1: an HTTP/2 connection carries several streams at once, and the connection has
-    /// room for one stream's waker.
+    /// A watch on `request`'s connection, if `watch_disconnects` is installed and applies. On
+    /// HTTP/2 it sees the whole connection drop; one stream's reset shows at its next write
+    /// ([`RESET_PROBE`](super::RESET_PROBE)).
     pub(crate) fn new(request: &HttpRequest) -> Option<Self> {
-        if request.version() >= Version::HTTP_2 {
-            return None;
-        }
+        static STREAMS: AtomicU64 = AtomicU64::new(1);
         let registration = request.conn_data::<Registration>()?;
+        let stream = if request.version() >= Version::HTTP_2 {
+            STREAMS.fetch_add(1, Ordering::Relaxed)
+        } else {
+            0
+        };
         Some(DisconnectWatch {
             connection: registration.connection.clone(),
+            stream,
         })
     }
 
@@ -254,12 +292,37 @@ impl DisconnectWatch {
         if self.connection.closed.load(Ordering::Acquire) {
             return Poll::Ready(());
         }
-        self.connection.waker.register(cx.waker());
+        if self.stream == 0 {
+            self.connection.waker.register(cx.waker());
+        } else {
+            let mut streams = self
+                .connection
+                .streams
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            match streams.iter_mut().find(|(key, _)| *key == self.stream) {
+                Some((_, waker)) => waker.clone_from(cx.waker()),
+                None => streams.push((self.stream, cx.waker().clone())),
+            }
+        }
         // Checked again: a close between the first check and the registration woke no one.
         if self.connection.closed.load(Ordering::Acquire) {
             Poll::Ready(())
         } else {
             Poll::Pending
+        }
+    }
+}
+
+impl Drop for DisconnectWatch {
+    fn drop(&mut self) {
+        if self.stream != 0 {
+            let mut streams = self
+                .connection
+                .streams
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            streams.retain(|(key, _)| *key != self.stream);
         }
     }
 }
