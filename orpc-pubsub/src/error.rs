@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::Gap;
+use crate::{Gap, MessageId};
 
 /// An error from [`PubSub`](crate::PubSub) or from a [`Subscription`](crate::Subscription).
 ///
@@ -29,11 +29,29 @@ pub enum Error {
     Unavailable(Arc<str>),
     /// The backend's configuration (such as a Redis URL) is unusable.
     Config(Arc<str>),
+    /// A payload that is not in the channel's format: refused by
+    /// [`PubSub::publish`](crate::PubSub::publish) (`id: None`), or found in the channel by a
+    /// subscription, which it ends. Only a format that readers on other platforms share has one
+    /// (the [oRPC-compatible](crate::RedisFormat::OrpcCompatible) Redis format); the entry's `id`
+    /// lets a client resume after it.
+    InvalidPayload {
+        /// The entry that could not be read, for one found in the channel.
+        id: Option<MessageId>,
+        /// What is wrong with it.
+        reason: Arc<str>,
+    },
 }
 
 impl Error {
     pub(crate) fn unavailable(reason: impl fmt::Display) -> Self {
         Error::Unavailable(reason.to_string().into())
+    }
+
+    pub(crate) fn invalid_payload(id: Option<MessageId>, reason: impl fmt::Display) -> Self {
+        Error::InvalidPayload {
+            id,
+            reason: reason.to_string().into(),
+        }
     }
 
     pub(crate) fn invalid_last_id(text: &str) -> Self {
@@ -61,6 +79,12 @@ impl fmt::Display for Error {
             ),
             Error::Unavailable(reason) => write!(f, "the pub/sub backend is unavailable: {reason}"),
             Error::Config(reason) => write!(f, "invalid pub/sub configuration: {reason}"),
+            Error::InvalidPayload { id: Some(id), reason } => {
+                write!(f, "the message {id} of the channel cannot be read: {reason}")
+            }
+            Error::InvalidPayload { id: None, reason } => {
+                write!(f, "the payload is not in the channel's format: {reason}")
+            }
         }
     }
 }

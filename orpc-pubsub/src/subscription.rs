@@ -10,6 +10,10 @@
 //!   further behind the live feed than its buffer ends with [`Error::Lagged`]; a backend that
 //!   fails ends it with [`Error::Unavailable`]. After an `Err` the stream ends, except for a gap
 //!   marker under [`GapPolicy::Marker`].
+//! - **An unreadable entry ends only who reaches it.** An entry the backend found but could not
+//!   read ([`Message::unreadable`], as someone else may write into a shared format) ends a
+//!   subscription that reaches it with [`Error::InvalidPayload`], which names the entry's id: a
+//!   client may resume after it. Other channels, and subscriptions resuming after it, go on.
 //! - **Bounded memory.** Replay reads pages of [`PAGE`] messages; live messages wait in the
 //!   channel's shared ring, which never grows. A subscriber that is not polled costs the same as
 //!   one that is.
@@ -156,8 +160,7 @@ impl State {
     async fn next(&mut self) -> Option<Result<Message, Error>> {
         loop {
             if let Some(message) = self.pending.pop_front() {
-                self.last = Some(message.id());
-                return Some(Ok(message));
+                return Some(self.deliver(message));
             }
             let item = match self.phase {
                 Phase::Ended => return None,
@@ -203,8 +206,7 @@ impl State {
                 if self.last.is_some_and(|last| message.id() <= last) {
                     return None;
                 }
-                self.last = Some(message.id());
-                Some(Ok(message))
+                Some(self.deliver(message))
             }
             Ok(FeedItem::Gap(kind)) => Some(self.gap(kind, false)),
             Ok(FeedItem::Closed(err)) => Some(self.end(err)),
@@ -213,6 +215,19 @@ impl State {
                 Some(self.end(Error::unavailable("the channel's feed closed")))
             }
         }
+    }
+
+    /// Hands out the next message, or ends on one the backend could not read.
+    fn deliver(&mut self, message: Message) -> Result<Message, Error> {
+        if let Some(reason) = message.unreadable_reason() {
+            let err = Error::InvalidPayload {
+                id: Some(message.id()),
+                reason: reason.clone(),
+            };
+            return self.end(err);
+        }
+        self.last = Some(message.id());
+        Ok(message)
     }
 
     /// Reports a gap found by the replay (`in_replay`) or announced by the live feed.

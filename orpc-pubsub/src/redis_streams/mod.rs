@@ -14,7 +14,39 @@
 //!   (see `reader.rs`).
 //! - **Timeouts**: every command is bounded by [`RedisConfig::command_timeout`]; nothing waits
 //!   on Redis forever.
+//!
+//! ## Two formats
+//!
+//! [`RedisFormat::Native`], the default and the above, is for fleets where only this crate reads
+//! and writes the channels. [`RedisFormat::OrpcCompatible`] stores and announces messages as
+//! oRPC's `IORedisPublisher` (`@orpc/experimental-publisher` 1.x, with `resumeRetentionSeconds`
+//! set) does, so that Node and Rust instances share channels both ways:
+//!
+//! | | native | oRPC-compatible |
+//! |---|---|---|
+//! | key (stream and channel) | `orpc:pubsub:{channel}` | `orpc:publisher:{channel}` |
+//! | entry | field `p`: the payload's bytes | field `data`: oRPC's serialized payload, `{"json", "meta", "eventMeta"}` (see `orpc.rs`) |
+//! | payload | any bytes | oRPC's serialized payload ([`orpc_payload`]), checked on publish |
+//! | `retry`, comments | not carried | carried ([`Message::event_meta`](crate::Message::event_meta)) |
+//! | notification | none: readers block on the stream | `PUBLISH` on the key, for oRPC's subscribers |
+//! | retention | count and age, enforced exactly by `XDEL`, also on read | age (`resumeRetentionSeconds` = [`Retention::max_age`](crate::Retention::max_age)) and count by `XTRIM ~`/`MAXLEN ~` on publish, at least that much kept; the key expires after twice the age without a publish |
+//! | gap check on resume | exact | reported whenever the last id is no longer retained, even if nothing after it was dropped |
+//! | gap check of the live feed | exact | exact while the stream exists (it counts entries); an expired stream is taken as "nothing more" |
+//!
+//! In both, this crate's subscribers read the stream, never the notifications: they receive in
+//! stream order whoever published, resume exactly once with no gap at the seam, and a
+//! notification that is not oRPC's format (one `PUBLISH` by hand ends every oRPC subscription
+//! of the channel) does not reach them. An entry that is not oRPC's format ends only the
+//! subscriptions that reach it, with [`Error::InvalidPayload`] naming its id.
+//!
+//! What oRPC's subscribers get on a shared channel is oRPC's own guarantee: live messages at most
+//! once, in notification order, which across several oRPC publishers may differ from stream
+//! order (this crate's publishers notify in stream order, atomically with the append); resume
+//! after `lastEventId` with no gap at the seam, but with no report when the history after it was
+//! trimmed or expired; at most `maxBufferedEvents` (default 100) unread events per iterator, the
+//! oldest dropped in silence.
 
+mod orpc;
 mod reader;
 mod script;
 
@@ -31,6 +63,24 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use self::script::{End, Scripts, Window};
 use crate::backend::{Backend, LiveFeed, Page};
 use crate::{Error, GapKind, MessageId, Retention, Settings};
+
+pub use self::orpc::orpc_payload;
+
+/// How a [`Redis`] backend stores and announces messages. See the [module docs](self) for what
+/// each format keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedisFormat {
+    /// This crate's own: any payload bytes, exact retention and gap checks, no notifications. The
+    /// better choice when only this crate reads and writes the channels.
+    #[default]
+    Native,
+    /// oRPC's `IORedisPublisher` with resume enabled: payloads are oRPC's serialized payloads
+    /// ([`orpc_payload`]), each publish also notifies oRPC's subscribers, and
+    /// [`Retention::max_age`](crate::Retention::max_age) plays `resumeRetentionSeconds`. For
+    /// channels shared with oRPC on Node.
+    OrpcCompatible,
+}
 
 /// Settings of the Redis backend itself.
 ///
@@ -56,6 +106,8 @@ pub struct RedisConfig {
     pub reconnect_grace: Duration,
     /// How long one blocking read waits for new entries before it is sent again. Default 5 s.
     pub block: Duration,
+    /// How messages are stored and announced. Default [`RedisFormat::Native`].
+    pub format: RedisFormat,
 }
 
 impl Default for RedisConfig {
@@ -65,6 +117,49 @@ impl Default for RedisConfig {
             command_timeout: Duration::from_secs(2),
             reconnect_grace: Duration::from_secs(10),
             block: Duration::from_secs(5),
+            format: RedisFormat::Native,
+        }
+    }
+}
+
+impl RedisConfig {
+    /// The settings of a fleet shared with oRPC's `IORedisPublisher`: its format, and its key
+    /// prefix, `orpc:publisher:` (change [`key_prefix`](Self::key_prefix) to the `prefix` the
+    /// Node side sets). The retention age must be set, to oRPC's `resumeRetentionSeconds`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), orpc_pubsub::Error> {
+    /// use std::time::Duration;
+    /// use futures_util::StreamExt;
+    /// use orpc_protocol::{Envelope, EventMeta};
+    /// use orpc_pubsub::{orpc_payload, PubSub, Redis, RedisConfig, Retention, Settings};
+    ///
+    /// // On Node: new IORedisPublisher({ commander, listener, resumeRetentionSeconds: 60 })
+    /// let settings = Settings::default()
+    ///     .retention(Retention::new(10_000).max_age(Duration::from_secs(60)));
+    /// let config = RedisConfig::orpc_compatible();
+    /// let redis = Redis::connect("redis://127.0.0.1:6379", settings, config).await?;
+    /// let pubsub = PubSub::new(redis, settings.gap_policy());
+    ///
+    /// // Node's `publisher.subscribe('scores', { lastEventId })` receives this one too.
+    /// let mut scores = pubsub.subscribe("scores", None).await?;
+    /// let goal = serde_json::json!({ "home": 1, "away": 0 });
+    /// let meta = EventMeta::new().retry(Duration::from_secs(2));
+    /// let id = pubsub.publish("scores", orpc_payload(&goal, &meta)?).await?;
+    ///
+    /// let message = scores.next().await.unwrap()?;
+    /// assert_eq!(message.id(), id);
+    /// assert_eq!(message.event_meta().retry, Some(Duration::from_secs(2)));
+    /// let received: serde_json::Value = Envelope::Rpc.read(message.payload()).unwrap();
+    /// assert_eq!(received, goal);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn orpc_compatible() -> Self {
+        RedisConfig {
+            key_prefix: "orpc:publisher:".into(),
+            format: RedisFormat::OrpcCompatible,
+            ..RedisConfig::default()
         }
     }
 }
@@ -110,6 +205,16 @@ impl Redis {
     ) -> Result<Self, Error> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::Config("Redis::connect must run within a Tokio runtime".into()))?;
+        let retention = settings.retention_policy();
+        if config.format == RedisFormat::OrpcCompatible
+            && retention.age().is_none_or(|age| age.as_millis() == 0)
+        {
+            return Err(Error::Config(
+                "the oRPC-compatible format needs a retention age (Retention::max_age), the \
+                 resumeRetentionSeconds of oRPC's IORedisPublisher"
+                    .into(),
+            ));
+        }
         let client =
             redis::Client::open(url).map_err(|err| Error::Config(err.to_string().into()))?;
         let manager = ConnectionManagerConfig::new()
@@ -126,8 +231,8 @@ impl Redis {
             inner: Arc::new(Inner {
                 client,
                 conn,
-                scripts: Scripts::new(),
-                retention: settings.retention_policy(),
+                scripts: Scripts::new(config.format),
+                retention,
                 buffer: settings.buffer_len(),
                 config,
                 runtime,
@@ -192,7 +297,10 @@ impl Inner {
             Some(None) => (None, None),
         };
         let window = self.window(key, after, start, end, limit).await?;
-        let gap = classify(after, &window);
+        let gap = match self.config.format {
+            RedisFormat::Native => classify(after, &window),
+            RedisFormat::OrpcCompatible => classify_trimmed(after, &window),
+        };
         let more = window.entries.len() >= limit;
         Ok(Page {
             messages: window.entries,
@@ -222,6 +330,20 @@ fn classify(after: Option<MessageId>, window: &Window) -> Option<GapKind> {
     Some(GapKind::Unknown)
 }
 
+/// [`classify`] for streams that oRPC's publishers trim with `XTRIM`, which leaves no record of
+/// what it removed: a last id older than the oldest entry was trimmed, and whether entries after
+/// it were too cannot be known, so that is reported as a gap. A stream that is gone (expired, or
+/// never written) has no record of any id.
+fn classify_trimmed(after: Option<MessageId>, window: &Window) -> Option<GapKind> {
+    let after = after?;
+    match classify(Some(after), window) {
+        Some(GapKind::Unknown) if window.first.is_some_and(|first| after < first) => {
+            Some(GapKind::Expired)
+        }
+        kind => kind,
+    }
+}
+
 impl Backend for Redis {
     fn parse_id(&self, text: &str) -> Option<MessageId> {
         MessageId::parse_stream(text)
@@ -235,10 +357,18 @@ impl Backend for Redis {
         async move {
             let inner = &self.inner;
             let key = inner.key(channel);
+            let entry;
+            let stored = match inner.config.format {
+                RedisFormat::Native => &payload[..],
+                RedisFormat::OrpcCompatible => {
+                    entry = orpc::for_publish(&payload)?;
+                    &entry[..]
+                }
+            };
             let mut conn = inner.conn.clone();
             let publishing = inner
                 .scripts
-                .publish(&mut conn, &key, &payload, inner.retention);
+                .publish(&mut conn, &key, stored, inner.retention);
             tokio::time::timeout(inner.config.command_timeout, publishing)
                 .await
                 .map_err(|_| Error::unavailable("Redis did not answer in time"))?
@@ -283,6 +413,8 @@ mod tests {
             max_deleted: Some(MessageId::stream(max_deleted.0, max_deleted.1)),
             present,
             entries: Vec::new(),
+            first: None,
+            added: 0,
         }
     }
 
@@ -301,5 +433,23 @@ mod tests {
             Some(GapKind::Unknown)
         );
         assert_eq!(classify(id(5), &Window::default()), Some(GapKind::Unknown));
+    }
+
+    #[test]
+    fn a_trimmed_last_id_is_a_gap_in_the_orpc_format() {
+        let id = |ms| Some(MessageId::stream(ms, 0));
+        let trimmed = |first| Window {
+            first: id(first),
+            max_deleted: Some(MessageId::stream(0, 0)),
+            ..window(false, (0, 0))
+        };
+        assert_eq!(classify_trimmed(id(3), &trimmed(5)), Some(GapKind::Expired));
+        assert_eq!(classify_trimmed(id(7), &trimmed(5)), Some(GapKind::Unknown));
+        assert_eq!(classify_trimmed(id(7), &window(true, (0, 0))), None);
+        assert_eq!(classify_trimmed(None, &trimmed(5)), None);
+        assert_eq!(
+            classify_trimmed(id(3), &Window::default()),
+            Some(GapKind::Unknown)
+        );
     }
 }

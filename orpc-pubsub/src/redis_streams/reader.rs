@@ -18,6 +18,14 @@
 //!   [`block`](super::RedisConfig::block) period, whichever comes first. One case cannot be seen:
 //!   a new stream whose first entry has, by chance, exactly the id the reader last sent (the same
 //!   millisecond); its entries up to the next one are then taken as already sent.
+//! - **Gaps in the oRPC-compatible format.** oRPC's publishers trim with `XTRIM`, which leaves no
+//!   `max-deleted-entry-id` behind, and its streams expire when idle, so there the reader counts:
+//!   it notes the stream's `entries-added` each time it has read to the newest entry, and when
+//!   the next complete read brought fewer entries than were added since, some were trimmed before
+//!   it got to them, which it announces as an expired gap. A stream that is gone (it expired
+//!   after twice the retention age without a publish, as oRPC's do) is taken as "nothing more",
+//!   not as a gap: its entries were all read, unless the reader was away from Redis for longer
+//!   than the stream lived, which it cannot tell.
 //! - **Redis going away.** On any error the reader drops its connection and retries with
 //!   backoff from its cursor, so subscribers lose nothing Redis still retains. If Redis stays
 //!   away longer than [`RedisConfig::reconnect_grace`](super::RedisConfig::reconnect_grace),
@@ -38,7 +46,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::script::End;
-use super::Inner;
+use super::{Inner, RedisFormat};
 use crate::backend::{FeedItem, LiveFeed};
 use crate::{Error, GapKind, Message, MessageId};
 
@@ -156,10 +164,8 @@ pub(super) async fn join(inner: &Arc<Inner>, channel: &str) -> Result<LiveFeed, 
     }
     // The reader starts at the stream's last generated id, read before anyone joins it.
     let key = inner.key(channel);
-    let start = inner
-        .window(&key, None, None, None, 1)
-        .await?
-        .last_generated;
+    let head = inner.window(&key, None, None, None, 1).await?;
+    let (start, count) = (head.last_generated, Count::from_head(head.added));
 
     let mut readers = inner.readers.lock().unwrap_or_else(PoisonError::into_inner);
     // Another subscriber may have started one meanwhile; its head is as good as ours.
@@ -179,7 +185,7 @@ pub(super) async fn join(inner: &Arc<Inner>, channel: &str) -> Result<LiveFeed, 
     });
     let task = inner
         .runtime
-        .spawn(run(inner.clone(), feed.clone(), key))
+        .spawn(run(inner.clone(), feed.clone(), key, count))
         .abort_handle();
     let serial = inner.serial.fetch_add(1, Ordering::Relaxed);
     let handle = Arc::new(FeedHandle {
@@ -216,8 +222,38 @@ pub(super) fn active(inner: &Inner) -> usize {
         .count()
 }
 
+/// What the reader of an oRPC-compatible stream has counted: the stream's `entries-added` when
+/// it last read to the newest entry, and how many entries it has read since.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Count {
+    added: u64,
+    read: u64,
+}
+
+impl Count {
+    fn from_head(added: u64) -> Self {
+        Count { added, read: 0 }
+    }
+
+    /// Takes one read of the stream up to its newest entry (`complete`) or a page of it, whose
+    /// `entries-added` was `added`; returns whether entries were deleted before they were read.
+    fn take(&mut self, added: u64, read: usize, complete: bool) -> bool {
+        if added < self.added {
+            // A new stream under the same key (the old one expired): count from its start.
+            *self = Count::default();
+        }
+        self.read += read as u64;
+        if !complete {
+            return false;
+        }
+        let missed = self.read < added - self.added;
+        *self = Count::from_head(added);
+        missed
+    }
+}
+
 /// The reader task: catch up, wait, repeat; reconnect on errors within the grace period.
-async fn run(inner: Arc<Inner>, feed: Arc<Feed>, key: Vec<u8>) {
+async fn run(inner: Arc<Inner>, feed: Arc<Feed>, key: Vec<u8>, mut count: Count) {
     let mut blocking: Option<MultiplexedConnection> = None;
     let mut behind = true;
     let mut failing_since: Option<Instant> = None;
@@ -225,7 +261,12 @@ async fn run(inner: Arc<Inner>, feed: Arc<Feed>, key: Vec<u8>) {
     loop {
         let step = async {
             if behind {
-                catch_up(&inner, &feed, &key).await?;
+                match inner.config.format {
+                    RedisFormat::Native => catch_up(&inner, &feed, &key).await?,
+                    RedisFormat::OrpcCompatible => {
+                        catch_up_counting(&inner, &feed, &key, &mut count).await?
+                    }
+                }
             }
             let conn = match &mut blocking {
                 Some(conn) => conn,
@@ -285,6 +326,38 @@ async fn catch_up(inner: &Inner, feed: &Feed, key: &[u8]) -> Result<(), Error> {
     }
 }
 
+/// [`catch_up`] for oRPC-compatible streams: gaps found by counting (see the module docs).
+async fn catch_up_counting(
+    inner: &Inner,
+    feed: &Feed,
+    key: &[u8],
+    count: &mut Count,
+) -> Result<(), Error> {
+    loop {
+        let cursor = feed.state().cursor;
+        let start = match cursor.map(|cursor| cursor.successor()) {
+            None => None,
+            Some(Some(next)) => Some(next),
+            Some(None) => return Ok(()),
+        };
+        let window = inner
+            .window(key, None, start, Some(End::Newest), BATCH)
+            .await?;
+        if !window.exists {
+            *count = Count::default();
+            return Ok(());
+        }
+        let complete = window.entries.len() < BATCH;
+        if count.take(window.added, window.entries.len(), complete) {
+            feed.announce_gap(GapKind::Expired);
+        }
+        feed.send(window.entries);
+        if complete {
+            return Ok(());
+        }
+    }
+}
+
 async fn connect(inner: &Inner) -> Result<MultiplexedConnection, Error> {
     let timeout = inner.config.command_timeout;
     let config = AsyncConnectionConfig::new()
@@ -321,4 +394,28 @@ async fn wait_for_entries(
         .await
         .map_err(Error::unavailable)?;
     Ok(!matches!(reply, redis::Value::Nil))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_deleted_before_they_were_read_are_counted() {
+        let mut count = Count::from_head(10);
+        assert!(!count.take(13, 3, true), "three added, three read");
+        assert!(!count.take(20, 4, false), "a page: nothing to say yet");
+        assert!(
+            !count.take(21, 4, true),
+            "eight added, eight read over two pages"
+        );
+        assert!(
+            count.take(25, 2, true),
+            "four added, two read: two were trimmed first"
+        );
+        assert!(!count.take(25, 0, true));
+        // The key expired and a new stream started under it.
+        assert!(!count.take(2, 2, true));
+        assert!(count.take(5, 1, true));
+    }
 }

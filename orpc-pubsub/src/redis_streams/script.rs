@@ -15,6 +15,11 @@
 //! - `WINDOW` applies retention too (so an idle stream still expires), then returns the
 //!   stream's last generated and max deleted ids, whether a given id is present, and one range.
 //!
+//! The [oRPC-compatible](crate::RedisFormat::OrpcCompatible) format has its own `PUBLISH`
+//! (`PUBLISH_ORPC`) and retains as oRPC does, so its `WINDOW` deletes nothing: there `XDEL` would
+//! not help, since oRPC's own publishers trim with `XTRIM`, and its reader counts instead (see
+//! `reader.rs`).
+//!
 //! `Script::invoke_async` sends `EVALSHA` and loads the script again when Redis answers
 //! `NOSCRIPT`, as it does after a restart.
 
@@ -22,7 +27,8 @@ use bytes::Bytes;
 use redis::aio::ConnectionLike;
 use redis::Value;
 
-use crate::{Error, Message, MessageId, Retention};
+use super::orpc;
+use crate::{Error, Message, MessageId, RedisFormat, Retention};
 
 /// Deletes what retention no longer keeps from `key`: beyond `max_len` entries, and older
 /// than `age_ms` (0: no limit). Each pass deletes at most 1000 ids (Lua's `unpack` has a
@@ -70,6 +76,37 @@ retain(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 return id
 ";
 
+/// oRPC's `IORedisPublisher` publish, in one atomic step where oRPC takes two or three round
+/// trips: `XADD` of the entry in field `data`, `XTRIM MINID ~` of what is older than the
+/// retention age (`resumeRetentionSeconds`) by Redis's clock, the key's expiry at twice that age
+/// (oRPC sets it once per retention period; refreshing it on every publish only keeps a busy
+/// channel longer), then the notification: the entry's JSON with `"id"` added, which oRPC's
+/// subscribers read. The count limit trims too, approximately (`MAXLEN ~`), which oRPC's readers
+/// do not notice either.
+///
+/// Being one step, a message is never stored without its notification (oRPC's `publish` can fail
+/// between the two), and the notifications of this crate's publishers are in stream order.
+///
+/// `KEYS[1]`: the stream, also the channel; `ARGV`: the entry (a JSON object), max length, max
+/// age in ms, the key's expiry in ms.
+const PUBLISH_ORPC: &str = r#"
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'data', ARGV[1])
+local now = redis.call('TIME')
+local cutoff = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[3])
+if cutoff > 0 then
+  redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%.0f', cutoff) .. '-0')
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PUBLISH', KEYS[1], string.sub(ARGV[1], 1, -2) .. ',"id":"' .. id .. '"}')
+return id
+"#;
+
+/// Retention for the oRPC-compatible format: only publishing trims, as with oRPC.
+const KEEP: &str = r"
+local function retain(key, max_len, age_ms)
+end
+";
+
 /// `KEYS[1]`: the stream; `ARGV`: the id to check ('' for none), range start, range end ('' for
 /// no range), count, max length, max age in ms.
 const WINDOW: &str = r"
@@ -81,12 +118,16 @@ if info['err'] then
   end
   return info
 end
-local last, deleted = '0-0', '0-0'
+local last, deleted, first, added = '0-0', '0-0', '0-0', 0
 for i = 1, #info - 1, 2 do
   if info[i] == 'last-generated-id' then
     last = info[i + 1]
   elseif info[i] == 'max-deleted-entry-id' then
     deleted = info[i + 1]
+  elseif info[i] == 'recorded-first-entry-id' then
+    first = info[i + 1]
+  elseif info[i] == 'entries-added' then
+    added = info[i + 1]
   end
 end
 local present = 0
@@ -97,13 +138,14 @@ local entries = {}
 if ARGV[3] ~= '' then
   entries = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[3], 'COUNT', ARGV[4])
 end
-return {1, last, deleted, present, entries}
+return {1, last, deleted, present, entries, first, added}
 ";
 
-/// The compiled scripts, shared by every connection.
+/// The compiled scripts of one format, shared by every connection.
 pub(super) struct Scripts {
     publish: redis::Script,
     window: redis::Script,
+    format: RedisFormat,
 }
 
 /// Where a range ends.
@@ -127,6 +169,10 @@ pub(super) struct Window {
     pub present: bool,
     /// The range asked for.
     pub entries: Vec<Message>,
+    /// The oldest entry's id, `None` when the stream is empty.
+    pub first: Option<MessageId>,
+    /// How many entries were ever added to the stream, deleted ones included.
+    pub added: u64,
 }
 
 /// The max age argument of the scripts: milliseconds, 0 for none.
@@ -137,10 +183,15 @@ fn age_ms(retention: &Retention) -> u64 {
 }
 
 impl Scripts {
-    pub fn new() -> Self {
+    pub fn new(format: RedisFormat) -> Self {
+        let (publish, retain) = match format {
+            RedisFormat::Native => (format!("{RETAIN}{PUBLISH}"), RETAIN),
+            RedisFormat::OrpcCompatible => (PUBLISH_ORPC.to_owned(), KEEP),
+        };
         Scripts {
-            publish: redis::Script::new(&format!("{RETAIN}{PUBLISH}")),
-            window: redis::Script::new(&format!("{RETAIN}{WINDOW}")),
+            publish: redis::Script::new(&publish),
+            window: redis::Script::new(&format!("{retain}{WINDOW}")),
+            format,
         }
     }
 
@@ -157,6 +208,7 @@ impl Scripts {
             .arg(payload)
             .arg(retention.max_len())
             .arg(age_ms(&retention))
+            .arg(age_ms(&retention).saturating_mul(2))
             .invoke_async(conn)
             .await
             .map_err(Error::unavailable)?;
@@ -197,11 +249,11 @@ impl Scripts {
             .invoke_async(conn)
             .await
             .map_err(Error::unavailable)?;
-        parse_window(reply)
+        parse_window(reply, self.format)
     }
 }
 
-fn parse_window(reply: Value) -> Result<Window, Error> {
+fn parse_window(reply: Value, format: RedisFormat) -> Result<Window, Error> {
     let Value::Array(items) = reply else {
         return Err(unexpected("WINDOW"));
     };
@@ -211,8 +263,21 @@ fn parse_window(reply: Value) -> Result<Window, Error> {
         Some(Value::Int(1)) => {}
         _ => return Err(unexpected("WINDOW")),
     }
-    let (Some(last), Some(deleted), Some(Value::Int(present)), Some(entries)) =
-        (items.next(), items.next(), items.next(), items.next())
+    let (
+        Some(last),
+        Some(deleted),
+        Some(Value::Int(present)),
+        Some(entries),
+        Some(first),
+        Some(Value::Int(added)),
+    ) = (
+        items.next(),
+        items.next(),
+        items.next(),
+        items.next(),
+        items.next(),
+        items.next(),
+    )
     else {
         return Err(unexpected("WINDOW"));
     };
@@ -221,18 +286,25 @@ fn parse_window(reply: Value) -> Result<Window, Error> {
             .and_then(MessageId::parse_stream)
             .ok_or_else(|| unexpected("XINFO"))
     };
+    let zero = MessageId::stream(0, 0);
     Ok(Window {
         exists: true,
-        last_generated: Some(id(&last)?).filter(|id| *id != MessageId::stream(0, 0)),
+        last_generated: Some(id(&last)?).filter(|id| *id != zero),
         max_deleted: Some(id(&deleted)?),
         present: present == 1,
-        entries: parse_entries(entries)?,
+        entries: parse_entries(entries, format)?,
+        first: Some(id(&first)?).filter(|id| *id != zero),
+        added: u64::try_from(added).unwrap_or(0),
     })
 }
 
-/// `XRANGE`'s reply: `[[id, [field, value, ..]], ..]`. The payload is field `p`; an entry
-/// written by someone else without it has an empty payload rather than failing the channel.
-fn parse_entries(reply: Value) -> Result<Vec<Message>, Error> {
+/// `XRANGE`'s reply: `[[id, [field, value, ..]], ..]`.
+///
+/// In the native format the payload is field `p`; an entry written by someone else without it
+/// has an empty payload rather than failing the channel. In oRPC's, the payload is the value of
+/// the first field, whatever its name, as oRPC reads it, and one that is not oRPC's serialized
+/// payload is an unreadable message.
+fn parse_entries(reply: Value, format: RedisFormat) -> Result<Vec<Message>, Error> {
     let Value::Array(entries) = reply else {
         return Err(unexpected("XRANGE"));
     };
@@ -249,16 +321,24 @@ fn parse_entries(reply: Value) -> Result<Vec<Message>, Error> {
                 .and_then(text)
                 .and_then(MessageId::parse_stream)
                 .ok_or_else(|| unexpected("XRANGE"))?;
+            let fields = match parts.next() {
+                Some(Value::Array(fields)) => fields,
+                _ => Vec::new(),
+            };
+            if format == RedisFormat::OrpcCompatible {
+                return Ok(match fields.into_iter().nth(1) {
+                    Some(Value::BulkString(data)) => orpc::read(id, data),
+                    _ => Message::unreadable(id, "the entry has no field"),
+                });
+            }
             let mut payload = Bytes::new();
-            if let Some(Value::Array(fields)) = parts.next() {
-                let mut fields = fields.into_iter();
-                while let (Some(field), Some(value)) = (fields.next(), fields.next()) {
-                    if matches!(&field, Value::BulkString(f) if f == b"p") {
-                        if let Value::BulkString(bytes) = value {
-                            payload = Bytes::from(bytes);
-                        }
-                        break;
+            let mut fields = fields.into_iter();
+            while let (Some(field), Some(value)) = (fields.next(), fields.next()) {
+                if matches!(&field, Value::BulkString(f) if f == b"p") {
+                    if let Value::BulkString(bytes) = value {
+                        payload = Bytes::from(bytes);
                     }
+                    break;
                 }
             }
             Ok(Message::new(id, payload))
@@ -300,19 +380,31 @@ mod tests {
                     Value::Array(vec![bulk("other"), bulk("y")]),
                 ]),
             ]),
+            bulk("3-0"),
+            Value::Int(4),
         ]);
-        let window = parse_window(reply).unwrap();
+        let window = parse_window(reply.clone(), RedisFormat::Native).unwrap();
         assert!(window.exists && window.present);
         assert_eq!(window.last_generated, Some(MessageId::stream(5, 0)));
         assert_eq!(window.max_deleted, Some(MessageId::stream(2, 0)));
         assert_eq!(window.entries[0].payload().as_ref(), b"x");
         assert_eq!(window.entries[1].payload().as_ref(), b"");
+        assert_eq!(
+            (window.first, window.added),
+            (Some(MessageId::stream(3, 0)), 4)
+        );
+        let native = RedisFormat::Native;
         assert!(
-            !parse_window(Value::Array(vec![Value::Int(0)]))
+            !parse_window(Value::Array(vec![Value::Int(0)]), native)
                 .unwrap()
                 .exists
         );
-        assert!(parse_window(Value::Nil).is_err());
-        assert!(parse_window(Value::Array(vec![Value::Int(1)])).is_err());
+        assert!(parse_window(Value::Nil, native).is_err());
+        assert!(parse_window(Value::Array(vec![Value::Int(1)]), native).is_err());
+
+        // oRPC's format reads the first field whatever its name; what is not oRPC's payload is
+        // unreadable, not an error of the whole window.
+        let orpc = parse_window(reply, RedisFormat::OrpcCompatible).unwrap();
+        assert!(orpc.entries.iter().all(|m| m.unreadable_reason().is_some()));
     }
 }
