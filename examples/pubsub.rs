@@ -3,6 +3,7 @@
 //!
 //!     cargo run --example pubsub                                        # in memory
 //!     cargo run --example pubsub -- --addr 127.0.0.1:8791 --redis redis://127.0.0.1:6379
+//!     cargo run --example pubsub -- --redis redis://127.0.0.1:6379 --orpc-compatible
 //!
 //!     curl -N 'http://127.0.0.1:8790/api/subscribe?channel=scores'
 //!     curl -X POST http://127.0.0.1:8790/api/publish -H 'content-type: application/json' \
@@ -11,6 +12,13 @@
 //! Each event's SSE id is the id the publisher's backend assigned (`"7"` in memory,
 //! `"1718000000000-0"` on Redis). A client that reconnects with `Last-Event-ID` gets exactly the
 //! events it missed, then live ones.
+//!
+//! With `--orpc-compatible`, channels are stored as oRPC's `IORedisPublisher` stores them (key
+//! `orpc:publisher:{channel}`, `resumeRetentionSeconds: 60`), so that an oRPC server on Node
+//! with `new IORedisPublisher({ commander, listener, resumeRetentionSeconds: 60 })` shares them:
+//! its `publisher.publish('scores', ..)` reaches this example's subscribers, with the `retry` and
+//! comments it set, and this example's `publish` reaches its `publisher.subscribe('scores',
+//! { lastEventId })`. A client may resume on either server with the id the other one sent.
 //!
 //! When a subscription cannot go on, the stream ends with an `error` event whose code tells the
 //! client what to do; every one of them is an error rather than a silent end, so that an oRPC
@@ -23,13 +31,20 @@
 //!   unknown to the channel. Resuming cannot fill the hole: reload the state another way and
 //!   subscribe without `Last-Event-ID`.
 //! - `BAD_REQUEST` (400): an empty or overlong channel name, or a `Last-Event-ID` this backend
-//!   never issues.
+//!   never issues; with `--orpc-compatible`, also a payload that is not an object or an array,
+//!   which oRPC's subscribers cannot read.
+//! - `INVALID_EVENT` (502), with `--orpc-compatible` only: someone wrote an entry into the
+//!   channel that is not oRPC's payload. Its `data.id` is the entry's id: reconnect with it as
+//!   `Last-Event-ID` to skip it.
 
 use actix_web::web;
 use futures_util::StreamExt;
-use orpc_pubsub::{Error, GapKind, PubSub, Settings};
+use std::time::Duration;
+
+use orpc_protocol::Envelope;
+use orpc_pubsub::{orpc_payload, Error, GapKind, PubSub, Redis, RedisConfig, Retention, Settings};
 use orpc_runtime::http::{self, Router};
-use orpc_runtime::{procedure, yield_, LastEventId, ORPCError};
+use orpc_runtime::{procedure, yield_, EventMeta, LastEventId, ORPCError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -45,10 +60,27 @@ struct Published {
     id: String,
 }
 
+/// How payloads are written into channels: plain JSON, or oRPC's serialized payload for the
+/// oRPC-compatible format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Payloads {
+    Json,
+    Orpc,
+}
+
 /// Publishes `payload` on `channel`; returns the id subscribers see it with.
 #[procedure]
-async fn publish(input: PublishInput, pubsub: web::Data<PubSub>) -> Result<Published, ORPCError> {
-    let payload = serde_json::to_vec(&input.payload).map_err(|_| ORPCError::internal())?;
+async fn publish(
+    input: PublishInput,
+    pubsub: web::Data<PubSub>,
+    payloads: web::Data<Payloads>,
+) -> Result<Published, ORPCError> {
+    let payload = match **payloads {
+        Payloads::Json => serde_json::to_vec(&input.payload).map_err(|_| ORPCError::internal())?,
+        Payloads::Orpc => orpc_payload(&input.payload, &EventMeta::new())
+            .map_err(|_| ORPCError::internal())?
+            .into(),
+    };
     let id = pubsub
         .publish(&input.channel, payload)
         .await
@@ -73,6 +105,7 @@ async fn subscribe(
     input: SubscribeInput,
     last_event_id: Option<LastEventId>,
     pubsub: web::Data<PubSub>,
+    payloads: web::Data<Payloads>,
 ) -> Result<(), ORPCError> {
     let channel = input.channel;
     let last = last_event_id.as_ref().map(LastEventId::as_str);
@@ -83,12 +116,29 @@ async fn subscribe(
         .map_err(|err| to_orpc(err, &channel))?;
     while let Some(message) = messages.next().await {
         let message = message.map_err(|err| to_orpc(err, &channel))?;
-        let id = message.id().to_string();
+        let payload = match **payloads {
+            Payloads::Json => payload_json(message.payload()),
+            // The backend checked it is oRPC's payload: reading it cannot fail but for a bug.
+            Payloads::Orpc => Envelope::Rpc
+                .read(message.payload())
+                .map_err(|_| ORPCError::internal())?,
+        };
         let event = ChannelEvent {
             channel: channel.clone(),
-            payload: payload_json(message.payload()),
+            payload,
         };
-        yield_!(event, id = id);
+        // The id is the message's; `retry` and comments come from an oRPC publisher.
+        let EventMeta {
+            id,
+            retry,
+            comments,
+            ..
+        } = message.event_meta();
+        let id = id.unwrap_or_default();
+        match retry {
+            Some(retry) => yield_!(event, id = id, retry = retry, comments = comments),
+            None => yield_!(event, id = id, comments = comments),
+        }
     }
     // Subscriptions end only with an error, so this is not reached; were it, `done` says so.
     Ok(())
@@ -121,6 +171,18 @@ fn to_orpc(err: Error, channel: &str) -> ORPCError {
                 },
             }))
             .with_defined(true),
+        // A payload oRPC could not carry, such as a bare number: `publish` refused it.
+        Error::InvalidPayload { id: None, reason } => {
+            ORPCError::bad_request(format!("oRPC's subscribers cannot read this payload: {reason}"))
+                .with_defined(true)
+        }
+        Error::InvalidPayload { id, reason } => ORPCError::new("INVALID_EVENT")
+            .with_status(502)
+            .with_message(format!(
+                "an event of the channel is not oRPC's payload ({reason}); resume after its id to skip it"
+            ))
+            .with_data(json!({ "channel": channel, "id": id.map(|id| id.to_string()) }))
+            .with_defined(true),
         Error::InvalidChannel | Error::InvalidLastId(_) => {
             ORPCError::bad_request(err.to_string()).with_defined(true)
         }
@@ -138,27 +200,42 @@ pub(crate) fn router() -> Router {
     Router::new().procedure(publish).procedure(subscribe)
 }
 
-/// Registers `pubsub` as app data, for `serve_with` or a test server's `App`.
+/// Registers `pubsub` as app data, for `serve_with` or a test server's `App`, with payloads in
+/// plain JSON.
 pub(crate) fn configure(
     pubsub: PubSub,
 ) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
+    configure_with(pubsub, Payloads::Json)
+}
+
+/// [`configure`] with payloads written as `payloads` says.
+pub(crate) fn configure_with(
+    pubsub: PubSub,
+    payloads: Payloads,
+) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
     let pubsub = web::Data::new(pubsub);
+    let payloads = web::Data::new(payloads);
     move |cfg| {
-        cfg.app_data(pubsub.clone());
+        cfg.app_data(pubsub.clone()).app_data(payloads.clone());
     }
 }
+
+/// oRPC's `resumeRetentionSeconds`, which the Node side must set to the same value.
+const ORPC_RETENTION: Duration = Duration::from_secs(60);
 
 struct Args {
     addr: String,
     redis: Option<String>,
+    orpc_compatible: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
-    const USAGE: &str = "usage: pubsub [--addr HOST:PORT] [--redis URL]";
+    const USAGE: &str = "usage: pubsub [--addr HOST:PORT] [--redis URL [--orpc-compatible]]";
     let mut args = std::env::args().skip(1);
     let mut parsed = Args {
         addr: "127.0.0.1:8790".to_owned(),
         redis: None,
+        orpc_compatible: false,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -170,8 +247,12 @@ fn parse_args() -> Result<Args, String> {
             "--redis" => {
                 parsed.redis = Some(args.next().ok_or(format!("--redis needs a URL; {USAGE}"))?)
             }
+            "--orpc-compatible" => parsed.orpc_compatible = true,
             other => return Err(format!("unknown argument {other:?}; {USAGE}")),
         }
+    }
+    if parsed.orpc_compatible && parsed.redis.is_none() {
+        return Err(format!("--orpc-compatible needs --redis; {USAGE}"));
     }
     Ok(parsed)
 }
@@ -186,11 +267,28 @@ async fn main() -> std::io::Result<()> {
     let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
     let args = parse_args().map_err(invalid)?;
     let settings = Settings::default();
-    let pubsub = match &args.redis {
-        Some(url) => PubSub::redis(url, settings)
-            .await
-            .map_err(|e| std::io::Error::other(format!("Redis at {url}: {e}")))?,
-        None => PubSub::in_memory(settings),
+    let unreachable = |url: &str, e: Error| std::io::Error::other(format!("Redis at {url}: {e}"));
+    let (pubsub, payloads) = match &args.redis {
+        Some(url) if args.orpc_compatible => {
+            let settings = settings
+                .retention(Retention::new(Retention::DEFAULT_MAX_LEN).max_age(ORPC_RETENTION));
+            let redis = Redis::connect(url, settings, RedisConfig::orpc_compatible())
+                .await
+                .map_err(|e| unreachable(url, e))?;
+            (PubSub::new(redis, settings.gap_policy()), Payloads::Orpc)
+        }
+        Some(url) => {
+            let pubsub = PubSub::redis(url, settings)
+                .await
+                .map_err(|e| unreachable(url, e))?;
+            (pubsub, Payloads::Json)
+        }
+        None => (PubSub::in_memory(settings), Payloads::Json),
     };
-    http::serve_with(router(), args.addr, configure(pubsub)).await
+    match payloads {
+        Payloads::Json => http::serve_with(router(), args.addr, configure(pubsub)).await,
+        Payloads::Orpc => {
+            http::serve_with(router(), args.addr, configure_with(pubsub, payloads)).await
+        }
+    }
 }
