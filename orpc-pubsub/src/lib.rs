@@ -54,6 +54,15 @@
 //! several instances, reading each active channel once per process whatever its number of
 //! subscribers, and survives Redis going away and coming back. Both implement [`Backend`] and
 //! share the subscription semantics above.
+//!
+//! On Redis, [`RedisFormat::Native`] (the default) is this crate's own format, with exact
+//! retention and gap checks: the better choice when only Rust instances share the channels.
+//! [`RedisFormat::OrpcCompatible`] ([`RedisConfig::orpc_compatible`]) stores and announces
+//! messages as oRPC's `IORedisPublisher` does, so that oRPC servers on Node and Rust ones share
+//! channels both ways: payloads are oRPC's serialized payloads ([`orpc_payload`]), `retry` and
+//! comments come through ([`Message::event_meta`]), and a trimmed last id is reported as a gap
+//! even when nothing after it was lost. The [`redis_streams`] module docs compare the two, and
+//! what oRPC's own subscribers guarantee on a shared channel.
 
 #![warn(missing_docs)]
 

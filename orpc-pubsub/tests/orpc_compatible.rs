@@ -285,7 +285,7 @@ fn assert_received_from_rust(received: &[Received], range: std::ops::Range<u32>,
 
 fn rust_meta(i: u32) -> EventMeta {
     let meta = EventMeta::new().retry(Duration::from_millis(2000 + u64::from(i)));
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         meta.comment(format!("from rust {i}"))
     } else {
         meta
@@ -318,7 +318,14 @@ async fn expect_from_node(subscription: &mut Subscription, i: u32) -> Message {
     assert_eq!(meta.retry, Some(Duration::from_millis(1000 + u64::from(i))));
     let comments: Vec<&str> = meta.comments.iter().map(|c| &**c).collect();
     let want = format!("from node {i}");
-    assert_eq!(comments, if i % 2 == 0 { vec![&*want] } else { vec![] });
+    assert_eq!(
+        comments,
+        if i.is_multiple_of(2) {
+            vec![&*want]
+        } else {
+            vec![]
+        }
+    );
     message
 }
 
