@@ -5,7 +5,7 @@ use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 use crate::{LastEventId, ORPCError};
 
@@ -89,6 +89,10 @@ impl ORPCError {
 /// receive it, `None` when the header is absent or not a valid id (see [`LastEventId::new`]).
 /// Declared without the `Option`, an absent or invalid header is a 400 `BAD_REQUEST`.
 ///
+/// A call over oRPC's WebSocket transport sends its headers in its own message: the server
+/// puts them in the request's extensions as [`peer::Headers`](crate::peer::Headers), and the
+/// id is read from there instead of from the upgrade request.
+///
 /// ```
 /// use actix_web::{test::TestRequest, FromRequest};
 /// use orpc_protocol::LastEventId;
@@ -101,6 +105,15 @@ impl ORPCError {
 ///
 /// let request = TestRequest::default().to_http_request();
 /// assert_eq!(Option::<LastEventId>::extract(&request).await.unwrap(), None);
+
+/// // A call over the WebSocket transport: its own headers, not the upgrade request's.
+/// use actix_web::HttpMessage;
+/// let call = orpc_protocol::peer::decode_client(br#"{"i":"1","p":{"u":"/count","h":{"last-event-id":"7"}}}"#, false);
+/// let Ok(orpc_protocol::peer::ClientMessage::Request(call)) = call else { unreachable!() };
+/// let request = TestRequest::default().insert_header(("last-event-id", "41")).to_http_request();
+/// request.extensions_mut().insert(call.headers);
+/// let id = Option::<LastEventId>::extract(&request).await.unwrap();
+/// assert_eq!(id.and_then(|id| id.parse::<u32>()), Some(7));
 /// # }
 /// ```
 impl FromRequest for LastEventId {
@@ -108,11 +121,16 @@ impl FromRequest for LastEventId {
     type Future = Ready<Result<Self, ORPCError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let id = req
-            .headers()
-            .get("last-event-id")
-            .and_then(|value| value.to_str().ok())
-            .and_then(LastEventId::new);
+        // A call that travels inside a peer message (oRPC's WebSocket transport) carries its own
+        // headers; the upgrade request's are the socket's, not the call's.
+        let id = match req.extensions().get::<crate::peer::Headers>() {
+            Some(call) => call.get("last-event-id").and_then(LastEventId::new),
+            None => req
+                .headers()
+                .get("last-event-id")
+                .and_then(|value| value.to_str().ok())
+                .and_then(LastEventId::new),
+        };
         ready(id.ok_or_else(|| {
             ORPCError::bad_request("The Last-Event-ID header is missing or not a valid event id")
         }))

@@ -10,7 +10,8 @@
 //! - [`Envelope`]: the RPC (`{"json": ..}`) and plain (OpenAPI) bodies;
 //! - [`BigInt`], [`Date`] and oRPC's `meta`, for what plain JSON cannot carry, and
 //!   [`find_unsafe_integer`] for the integers a JavaScript client would round;
-//! - [`sse`]: the `text/event-stream` encoder and decoder, side by side.
+//! - [`sse`]: the `text/event-stream` encoder and decoder, side by side;
+//! - [`peer`]: oRPC 1.x's peer protocol, the messages `RPCLink` exchanges over a WebSocket.
 //!
 //! ```
 //! use orpc_protocol::sse::{Decoder, Encoder};
@@ -50,6 +51,7 @@ mod event;
 mod frame;
 mod integers;
 mod meta;
+pub mod peer;
 pub mod sse;
 
 pub use envelope::{Envelope, EnvelopeError};
