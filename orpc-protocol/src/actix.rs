@@ -105,7 +105,7 @@ impl ORPCError {
 ///
 /// let request = TestRequest::default().to_http_request();
 /// assert_eq!(Option::<LastEventId>::extract(&request).await.unwrap(), None);
-
+///
 /// // A call over the WebSocket transport: its own headers, not the upgrade request's.
 /// use actix_web::HttpMessage;
 /// let call = orpc_protocol::peer::decode_client(br#"{"i":"1","p":{"u":"/count","h":{"last-event-id":"7"}}}"#, false);

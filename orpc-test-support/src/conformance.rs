@@ -266,7 +266,7 @@ pub fn router() -> Router {
 }
 
 /// Mounts the conformance procedures as the example does: RPC under `/rpc`, OpenAPI under
-/// `/api`, with the handlers' counters (`streams`) and the router (for `stats`) as app data.
+/// `/api`, oRPC's WebSocket transport at `/ws`, with the handlers' counters (`streams`) and the router (for `stats`) as app data.
 pub fn configure(router: &Router, streams: Stats) -> impl Fn(&mut web::ServiceConfig) + Clone {
     let shared = web::Data::new(router.clone());
     let router = router.clone();
@@ -274,7 +274,8 @@ pub fn configure(router: &Router, streams: Stats) -> impl Fn(&mut web::ServiceCo
         cfg.app_data(streams.clone())
             .app_data(shared.clone())
             .service(web::scope("/rpc").configure(router.rpc()))
-            .service(router.openapi_scope("/api"));
+            .service(router.openapi_scope("/api"))
+            .route("/ws", router.websocket());
     }
 }
 
@@ -390,6 +391,16 @@ impl Conformance {
     /// The RPC base URL.
     pub fn rpc_url(&self) -> String {
         self.url("/rpc")
+    }
+
+    /// The WebSocket transport's URL, `ws://` + the address + `/ws`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// The router it serves, for its counters.
+    pub fn router(&self) -> &Router {
+        &self.router
     }
 
     /// How many streams the handlers started, as their drop guards count.

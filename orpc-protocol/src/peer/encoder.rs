@@ -38,6 +38,7 @@ use crate::{EventMeta, ORPCError};
 #[derive(Debug, Default)]
 pub struct Encoder {
     buf: BytesMut,
+    safe_integers: bool,
 }
 
 impl Encoder {
@@ -61,6 +62,14 @@ impl Encoder {
         self.buf.split().freeze()
     }
 
+    /// Whether `message`, `done` and `value` refuse a payload that holds an integer beyond
+    /// 2^53 − 1, as [`sse::Encoder::set_safe_integers`](crate::sse::Encoder::set_safe_integers)
+    /// does: such a message fails with [`EncodeError::UnsafeInteger`] and nothing of it is
+    /// written. Off by default.
+    pub fn set_safe_integers(&mut self, on: bool) {
+        self.safe_integers = on;
+    }
+
     /// A successful plain response, whose body is an RPC envelope already written, such as
     /// [`Envelope::wrap_with_meta`](crate::Envelope::wrap_with_meta) gives:
     /// `{"i":..,"p":{"b":<body>}}`.
@@ -79,7 +88,7 @@ impl Encoder {
     ) -> Result<(), EncodeError> {
         let start = self.open(id, None);
         self.buf.put_slice(b"\"p\":{\"b\":");
-        self.rpc(start, value, false)?;
+        self.rpc(start, value, false, self.safe_integers)?;
         self.buf.put_slice(b"}}");
         Ok(())
     }
@@ -117,7 +126,7 @@ impl Encoder {
     ) -> Result<(), EncodeError> {
         meta.check().map_err(EncodeError::Meta)?;
         let start = self.open(id, Some(b"message"));
-        self.rpc(start, data, false)?;
+        self.rpc(start, data, false, self.safe_integers)?;
         if !meta.is_empty() {
             self.meta(meta);
         }
@@ -132,7 +141,8 @@ impl Encoder {
         value: &R,
     ) -> Result<(), EncodeError> {
         let start = self.open(id, Some(b"done"));
-        self.rpc(start, value, TypeId::of::<R>() == TypeId::of::<()>())?;
+        let unit = TypeId::of::<R>() == TypeId::of::<()>();
+        self.rpc(start, value, unit, self.safe_integers)?;
         self.buf.put_slice(b"}}");
         Ok(())
     }
@@ -140,7 +150,7 @@ impl Encoder {
     /// The `error` event carrying the error object that ends the stream.
     pub fn error(&mut self, id: &CallId, error: &ORPCError) -> Result<(), EncodeError> {
         let start = self.open(id, Some(b"error"));
-        self.rpc(start, error, false)?;
+        self.rpc(start, error, false, false)?;
         self.buf.put_slice(b"}}");
         Ok(())
     }
@@ -169,21 +179,31 @@ impl Encoder {
         start
     }
 
-    /// `{"json":..,"meta":..}`, or `{}` for a unit value. On failure, cuts back to `start`.
+    /// `{"json":..,"meta":..}`, or `{}` for a unit value; with `safe_integers`, refuses an
+    /// integer beyond 2^53 − 1. On failure, cuts back to `start`.
     fn rpc<T: Serialize + ?Sized>(
         &mut self,
         start: usize,
         value: &T,
         unit: bool,
+        safe_integers: bool,
     ) -> Result<(), EncodeError> {
         if unit {
             self.buf.put_slice(b"{}");
             return Ok(());
         }
-        crate::meta::write_rpc(&mut self.buf, value).map_err(|error| {
+        let json = self.buf.len() + b"{\"json\":".len();
+        if let Err(error) = crate::meta::write_rpc(&mut self.buf, value) {
             self.buf.truncate(start);
-            EncodeError::Json(error)
-        })
+            return Err(EncodeError::Json(error));
+        }
+        if safe_integers {
+            if let Some(found) = crate::find_unsafe_integer(&self.buf[json..]) {
+                self.buf.truncate(start);
+                return Err(EncodeError::UnsafeInteger(found));
+            }
+        }
+        Ok(())
     }
 
     /// `,"m":{"id":..,"retry":..,"comments":[..]}`, the fields that are set.

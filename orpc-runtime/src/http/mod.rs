@@ -42,6 +42,7 @@ mod shutdown;
 mod stats;
 #[cfg(feature = "tls")]
 mod tls;
+mod websocket;
 
 pub use disconnect::watch_disconnects;
 pub use event_stream::EventStream;
@@ -58,3 +59,4 @@ pub use shutdown::run_until_signal;
 pub use stats::StreamStats;
 #[cfg(feature = "tls")]
 pub use tls::tls_config;
+pub use websocket::{WebSocketConfig, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_PING_INTERVAL};

@@ -50,7 +50,7 @@ use tokio_util::sync::WaitForCancellationFutureOwned;
 use super::disconnect::DisconnectWatch;
 use super::shutdown::ShutdownSignal;
 use super::stats::StartedStream;
-use crate::sse::frames::{FrameSource, Written};
+use crate::sse::frames::{FrameSource, Sink, Written};
 use crate::sse::{Encoder, Envelope, KeepAlive};
 
 /// How many bytes one poll encodes at most before handing them to the socket.
@@ -202,7 +202,10 @@ impl SseBody {
         let mut events = 0;
         let mut last = None;
         while self.encoder.len() < BATCH {
-            match source.as_mut().poll_encode(cx, &mut self.encoder) {
+            match source
+                .as_mut()
+                .poll_encode(cx, Sink::Sse(&mut self.encoder))
+            {
                 Poll::Ready(Some(Written::Message)) => events += 1,
                 Poll::Ready(Some(written)) => {
                     last = Some(written);

@@ -24,6 +24,7 @@ use super::response::Shared;
 use super::route_error::{route_shape, RouteError, METHODS};
 use super::shutdown::ShutdownSignal;
 use super::stats::{Counters, StreamStats};
+use super::websocket::{self, WebSocketConfig};
 use crate::input::PathParams;
 use crate::procedure::Handler;
 use crate::schema::ApiInfo;
@@ -67,6 +68,7 @@ pub(crate) struct Inner {
     /// Whether `{scope}/docs` serves the API reference page.
     reference: bool,
     counters: Arc<Counters>,
+    websocket: WebSocketConfig,
 }
 
 impl Default for Router {
@@ -91,6 +93,7 @@ impl Router {
                 info: ApiInfo::default(),
                 reference: false,
                 counters: Arc::default(),
+                websocket: WebSocketConfig::default(),
             }),
         }
     }
@@ -192,6 +195,13 @@ impl Router {
         let inner = Arc::make_mut(&mut self.inner);
         // The same shutdown signal: clones of this router still end these streams.
         inner.shared = Arc::new(Shared::new(&keep_alive, inner.shared.shutdown.clone()));
+        self
+    }
+
+    /// Sets how [`Router::websocket`] serves sockets: allowed origins, the largest message, the
+    /// keep-alive pings (see [`WebSocketConfig`]).
+    pub fn websocket_config(mut self, config: WebSocketConfig) -> Self {
+        Arc::make_mut(&mut self.inner).websocket = config;
         self
     }
 
@@ -333,6 +343,68 @@ impl Router {
         let mut names: Vec<_> = self.inner.routes.keys().copied().collect();
         names.sort_unstable();
         names
+    }
+
+    /// oRPC 1.x's WebSocket transport, as a route to mount at a path of your choice: every
+    /// procedure, called by `RPCLink` from `@orpc/client/websocket` over one socket, with the
+    /// router's stream limit, stats, shutdown and [`WebSocketConfig`] (allowed origins, message
+    /// size, keep-alive). A call's extractors read the upgrade request; its `Option<LastEventId>`
+    /// reads the call's own `last-event-id`. The module `http::websocket`'s docs tell the rest.
+    ///
+    /// ```
+    /// use actix_web::{test, App};
+    /// use orpc_runtime::http::Router;
+    ///
+    /// # #[orpc_runtime::procedure] async fn echo(input: String) -> String { input }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let router = Router::new().procedure(echo);
+    /// let app = test::init_service(App::new().route("/ws", router.websocket())).await;
+    ///
+    /// // A page of another site may not open a socket with the user's cookies.
+    /// let upgrade = test::TestRequest::get()
+    ///     .uri("/ws")
+    ///     .insert_header(("host", "api.example.com"))
+    ///     .insert_header(("origin", "https://evil.example"))
+    ///     .insert_header(("upgrade", "websocket"))
+    ///     .insert_header(("connection", "upgrade"))
+    ///     .insert_header(("sec-websocket-version", "13"))
+    ///     .insert_header(("sec-websocket-key", "x3JJHMbDL1EzLkh9GBhXDw=="));
+    /// let refused = test::call_service(&app, upgrade.to_request()).await;
+    /// assert_eq!(refused.status(), 403);
+    /// # });
+    /// ```
+    ///
+    /// On the client:
+    ///
+    /// ```js
+    /// import { createORPCClient } from '@orpc/client'
+    /// import { RPCLink } from '@orpc/client/websocket'
+    ///
+    /// const client = createORPCClient(new RPCLink({ websocket: new WebSocket('ws://localhost:8787/ws') }))
+    /// for await (const tick of await client.count({ n: 3 })) console.log(tick)
+    /// ```
+    pub fn websocket(&self) -> actix_web::Route {
+        super::server_ext::check_mounted(self);
+        let router = self.clone();
+        web::get().to(move |req: HttpRequest, payload: web::Payload| {
+            let response = websocket::upgrade(&router, &req, payload);
+            async move { response }
+        })
+    }
+
+    /// The settings of [`Router::websocket`].
+    pub(crate) fn websocket_settings(&self) -> &WebSocketConfig {
+        &self.inner.websocket
+    }
+
+    /// The procedure registered under `name`.
+    pub(crate) fn route_named(&self, name: &str) -> Option<&Arc<Route>> {
+        self.inner.routes.get(name)
+    }
+
+    /// The signal [`Router::shutdown`] triggers.
+    pub(crate) fn shutdown_signal(&self) -> Option<Arc<ShutdownSignal>> {
+        self.inner.shared.shutdown.clone()
     }
 
     /// Mounts the RPC protocol: `cfg` is usually a scope such as `web::scope("/rpc")`.

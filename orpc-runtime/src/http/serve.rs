@@ -1,5 +1,5 @@
-//! The shortest way to serve a router: both protocols, disconnect detection and graceful
-//! shutdown, set up the way this crate recommends.
+//! The shortest way to serve a router: both protocols and the WebSocket transport, disconnect
+//! detection and graceful shutdown, set up the way this crate recommends.
 
 use std::net::ToSocketAddrs;
 
@@ -8,7 +8,9 @@ use actix_web::{web, App, HttpServer};
 use super::{run_until_signal, watch_disconnects, Router};
 
 /// Serves `router` on `addr` until SIGINT or SIGTERM: the RPC protocol under `/rpc`, the OpenAPI
-/// protocol under `/api`. Prints `listening on http://ADDR` once listening.
+/// protocol under `/api`, and oRPC's WebSocket transport at `/ws` ([`Router::websocket`], which
+/// only pages of the same origin may open unless [`Router::websocket_config`] allows others).
+/// Prints `listening on http://ADDR` once listening.
 ///
 /// For HTTPS and HTTP/2, see [`serve_tls`] (feature `tls`). For more control (other prefixes,
 /// middleware), mount [`Router::rpc`] and
@@ -103,6 +105,7 @@ where
             .configure(configure.clone())
             .service(web::scope("/rpc").configure(served.rpc()))
             .service(served.openapi_scope("/api"))
+            .route("/ws", served.websocket())
     })
     .on_connect(watch_disconnects)
     .client_request_timeout(request_timeout)

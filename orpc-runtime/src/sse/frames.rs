@@ -14,6 +14,9 @@
 //!   log, not to the client, as oRPC does);
 //! - an event that does not serialize, or whose metadata could forge SSE fields, is not sent; an
 //!   `INTERNAL_SERVER_ERROR` frame ends the stream instead.
+//!
+//! The frame is written into a [`Sink`]: SSE bytes for an HTTP response, or one peer message for
+//! oRPC's WebSocket transport (`ws/`). The checks above are the same for both.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -23,9 +26,47 @@ use futures_core::Stream;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use orpc_protocol::peer;
+
 use crate::schema::{holds_wide_integers, Issue, SchemaCheck};
 use crate::sse::{EncodeError, Encoder};
-use crate::{Frame, ORPCError};
+use crate::{EventMeta, Frame, ORPCError};
+
+/// Where a frame is written: SSE bytes, or a peer message for the call `id`.
+pub(crate) enum Sink<'a> {
+    Sse(&'a mut Encoder),
+    Peer(&'a mut peer::Encoder, &'a peer::CallId),
+}
+
+impl Sink<'_> {
+    fn message<T: Serialize>(&mut self, meta: &EventMeta, data: &T) -> Result<(), EncodeError> {
+        match self {
+            Sink::Sse(out) => out.message(meta, data),
+            Sink::Peer(out, id) => out.message(id, meta, data),
+        }
+    }
+
+    fn done<R: Serialize + 'static>(&mut self, value: &R) -> Result<(), EncodeError> {
+        match self {
+            Sink::Sse(out) => out.done(value),
+            Sink::Peer(out, id) => out.done(id, value),
+        }
+    }
+
+    fn set_safe_integers(&mut self, on: bool) {
+        match self {
+            Sink::Sse(out) => out.set_safe_integers(on),
+            Sink::Peer(out, _) => out.set_safe_integers(on),
+        }
+    }
+
+    fn error(&mut self, error: &ORPCError) -> Result<(), EncodeError> {
+        match self {
+            Sink::Sse(out) => out.error(error),
+            Sink::Peer(out, id) => out.error(id, error),
+        }
+    }
+}
 
 /// What one call to [`FrameSource::poll_encode`] wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +88,7 @@ pub(crate) trait FrameSource {
     fn poll_encode(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        out: &mut Encoder,
+        out: Sink<'_>,
     ) -> Poll<Option<Written>>;
 }
 
@@ -109,7 +150,7 @@ where
     fn poll_encode(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        out: &mut Encoder,
+        mut out: Sink<'_>,
     ) -> Poll<Option<Written>> {
         let this = self.project();
         let frame = match this.stream.poll_next(cx) {
@@ -135,7 +176,7 @@ where
             Frame::Done(_) => checks.wide_done,
             Frame::Error(_) => false,
         });
-        let written = write(&frame, out);
+        let written = write(&frame, &mut out);
         out.set_safe_integers(false);
         Poll::Ready(Some(written))
     }
@@ -168,19 +209,19 @@ where
     fn poll_encode(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        out: &mut Encoder,
+        mut out: Sink<'_>,
     ) -> Poll<Option<Written>> {
         self.project()
             .stream
             .poll_next(cx)
-            .map(|frame| frame.map(|frame| write(&frame, out)))
+            .map(|frame| frame.map(|frame| write(&frame, &mut out)))
     }
 }
 
 /// Encodes one frame, or, when it cannot be sent as it is (its payload does not serialize, its
 /// metadata could forge SSE fields, it holds an integer a JavaScript client would round), the
 /// `INTERNAL_SERVER_ERROR` frame that ends the stream.
-fn write<T: Serialize, R: Serialize + 'static>(frame: &Frame<T, R>, out: &mut Encoder) -> Written {
+fn write<T: Serialize, R: Serialize + 'static>(frame: &Frame<T, R>, out: &mut Sink<'_>) -> Written {
     let (encoded, written) = match frame {
         Frame::Event(event) => (out.message(&event.meta, &event.data), Written::Message),
         Frame::Done(value) => (out.done(value), Written::Done),
