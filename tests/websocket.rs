@@ -1,6 +1,8 @@
 //! oRPC's WebSocket transport (`Router::websocket`, served by the conformance server at `/ws`)
-//! through a real socket, with a Rust client (awc): the exact messages, and what bad input, limits,
-//! aborts, closed sockets and shutdown do to the socket, its calls and the other sockets.
+//! through a real socket, with a Rust client: the exact messages, and what bad input, limits,
+//! aborts, closed sockets and shutdown do to the socket, its calls and the other sockets. The
+//! client is `orpc_test_support::websocket`: a hand-written upgrade and actix-http's frame codec,
+//! so that it can send what a browser would not.
 //!
 //! The real JavaScript client (`RPCLink` from `@orpc/client/websocket`) is driven against the
 //! same server by `tests/interop/websocket.test.mjs`.
@@ -8,25 +10,18 @@
 use std::time::Duration;
 
 use actix_web::web::Bytes;
-use awc::ws::{CloseCode, Frame, Message};
-use awc::BoxedSocket;
 use futures_util::{SinkExt, StreamExt};
 use orpc_runtime::http::WebSocketConfig;
 use orpc_test_support::conformance::{self, Conformance};
+use orpc_test_support::websocket::{self, CloseCode, Frame, Item, Message, Socket};
 use orpc_test_support::{eventually, Options};
-
-type Socket = actix_codec::Framed<BoxedSocket, awc::ws::Codec>;
 
 const WAIT: Duration = Duration::from_secs(5);
 
 async fn connect(server: &Conformance) -> Socket {
-    let (_, socket) = awc::Client::new()
-        .ws(server.ws_url())
-        .max_frame_size(8 * 1024 * 1024)
-        .connect()
+    websocket::connect(server.addr, "/ws", &[])
         .await
-        .expect("the upgrade succeeds");
-    socket
+        .expect("the upgrade succeeds")
 }
 
 async fn send(socket: &mut Socket, text: &str) {
@@ -171,10 +166,7 @@ async fn calls_and_streams_are_answered_as_orpcs_server_answers() {
 #[actix_web::test]
 async fn last_event_id_is_the_calls_own_header_not_the_upgrades() {
     let server = Conformance::start();
-    let (_, mut socket) = awc::Client::new()
-        .ws(server.ws_url())
-        .set_header("last-event-id", "0")
-        .connect()
+    let mut socket = websocket::connect(server.addr, "/ws", &[("Last-Event-ID", "0")])
         .await
         .unwrap();
     let count = |id: &str, header: &str| {
@@ -296,15 +288,13 @@ async fn frames_that_name_no_call_close_only_their_own_socket() {
     // A text frame that is not UTF-8 (sent as raw bytes under the text opcode).
     let mut socket = connect(&server).await;
     socket
-        .send(Message::Continuation(actix_http::ws::Item::FirstText(
-            Bytes::from_static(b"\xff"),
-        )))
+        .send(Message::Continuation(Item::FirstText(Bytes::from_static(
+            b"\xff",
+        ))))
         .await
         .unwrap();
     socket
-        .send(Message::Continuation(actix_http::ws::Item::Last(
-            Bytes::new(),
-        )))
+        .send(Message::Continuation(Item::Last(Bytes::new())))
         .await
         .unwrap();
     assert_eq!(
@@ -416,13 +406,11 @@ async fn a_message_over_the_limit_closes_the_socket_with_1009() {
     let mut socket = connect(&server).await;
     let half = Bytes::from(vec![b' '; limit / 2 + 1]);
     socket
-        .send(Message::Continuation(actix_http::ws::Item::FirstText(
-            half.clone(),
-        )))
+        .send(Message::Continuation(Item::FirstText(half.clone())))
         .await
         .unwrap();
     socket
-        .send(Message::Continuation(actix_http::ws::Item::Last(half)))
+        .send(Message::Continuation(Item::Last(half)))
         .await
         .unwrap();
     assert_eq!(
@@ -434,23 +422,20 @@ async fn a_message_over_the_limit_closes_the_socket_with_1009() {
 #[actix_web::test]
 async fn a_page_of_another_origin_is_refused_with_403() {
     let server = Conformance::start();
-    let upgrade = |origin: Option<&str>| {
-        let mut request = awc::Client::new().ws(server.ws_url());
-        if let Some(origin) = origin {
-            request = request.origin(origin);
-        }
-        request.connect()
+    let upgrade = async |origin: &str| {
+        let headers: &[(&str, &str)] = if origin.is_empty() {
+            &[]
+        } else {
+            &[("Origin", origin)]
+        };
+        websocket::connect(server.addr, "/ws", headers)
+            .await
+            .map(drop)
     };
-    match upgrade(Some("https://evil.example")).await {
-        Err(awc::error::WsClientError::InvalidResponseStatus(status)) => assert_eq!(status, 403),
-        other => panic!(
-            "expected 403, got {:?}",
-            other.map(|(response, _)| response.status())
-        ),
-    }
-    let same = format!("http://{}", server.addr);
-    assert!(upgrade(Some(&same)).await.is_ok());
-    assert!(upgrade(None).await.is_ok());
+    assert_eq!(upgrade("https://evil.example").await, Err(403));
+    assert_eq!(upgrade("null").await, Err(403));
+    assert_eq!(upgrade(&format!("http://{}", server.addr)).await, Ok(()));
+    assert_eq!(upgrade("").await, Ok(()), "no Origin: not a browser");
 
     // The body says why, as oRPC's error object.
     let response = orpc_test_support::client()
@@ -473,12 +458,8 @@ async fn a_page_of_another_origin_is_refused_with_403() {
     let router = conformance::router()
         .websocket_config(WebSocketConfig::default().allow_origin("https://app.example"));
     let server = Conformance::with(router, Options::default());
-    let allowed = awc::Client::new()
-        .ws(server.ws_url())
-        .origin("https://app.example")
-        .connect()
-        .await;
-    assert!(allowed.is_ok());
+    let allowed = websocket::connect(server.addr, "/ws", &[("Origin", "https://app.example")]);
+    assert!(allowed.await.is_ok());
 }
 
 #[actix_web::test]

@@ -11,6 +11,7 @@
 //! - [`tls`]: self-signed certificates made per run, and an HTTP/2 client that accepts them.
 //! - [`tools`]: one policy for the external tools some test groups need (Node.js, Chromium,
 //!   Redis).
+//! - [`websocket`]: a WebSocket client that can send anything, for the WebSocket transport.
 
 pub mod conformance;
 pub mod logs;
@@ -19,5 +20,6 @@ pub mod process;
 pub mod server;
 pub mod tls;
 pub mod tools;
+pub mod websocket;
 
 pub use server::{client, eventually, Frames, Options, TestServer};
