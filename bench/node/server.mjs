@@ -5,6 +5,9 @@
 //
 //     GET /api/count?n=N&delay_ms=D     {i} for i in 0..N, id i, retry 1000, then done "done!"
 //     GET /api/forever?interval_ms=T    {tick} every T ms until the client leaves
+//     /ws                               the same procedures over oRPC's WebSocket transport
+//                                       (@orpc/server/ws's RPCHandler on the `ws` package), for
+//                                       benches/websocket.rs
 //
 //     node server.mjs --port P          # P defaults to 0: any free port
 //
@@ -14,6 +17,8 @@
 import http from 'node:http'
 import { OpenAPIHandler } from '@orpc/openapi/node'
 import { os, withEventMeta } from '@orpc/server'
+import { RPCHandler } from '@orpc/server/ws'
+import { WebSocketServer } from 'ws'
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
@@ -63,6 +68,10 @@ const server = http.createServer(async (req, res) => {
     res.end('Not found')
   }
 })
+
+const wsHandler = new RPCHandler(router)
+const sockets = new WebSocketServer({ server, path: '/ws' })
+sockets.on('connection', ws => wsHandler.upgrade(ws, { context: {} }))
 
 function parsePort(argv) {
   let port = 0
