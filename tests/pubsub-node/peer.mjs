@@ -79,11 +79,14 @@ async function subscribe() {
   const lastEventId = values['last-event-id']
   // Every event must come through: the iterator's buffer drops the oldest beyond 100 by default,
   // and a replay or a burst of notifications arrives in one go.
-  const events = publisher.subscribe(event, { lastEventId, maxBufferedEvents: 100_000 })
   const key = `${prefix}${event}`
+  // Ready once this process's own SUBSCRIBE is in: one more subscriber than before, since other
+  // subscribers (another peer of the same test) may be on the channel already.
+  const [, before] = await commander.pubsub('NUMSUB', key)
+  const events = publisher.subscribe(event, { lastEventId, maxBufferedEvents: 100_000 })
   for (let tries = 0; ; tries++) {
     const [, subscribers] = await commander.pubsub('NUMSUB', key)
-    if (subscribers > 0) break
+    if (subscribers > before) break
     if (tries > 500) throw new Error(`no SUBSCRIBE on ${key}`)
     await new Promise(resolve => setTimeout(resolve, 10))
   }
