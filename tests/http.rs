@@ -8,7 +8,8 @@ use actix_web::web;
 use orpc_runtime::http::Router;
 use orpc_runtime::sse::KeepAlive;
 use orpc_test_support::conformance::{self, Conformance, Streams, INITIAL};
-use orpc_test_support::{client, eventually, Frames, Options};
+use orpc_test_support::firehose::{firehose, paused_within};
+use orpc_test_support::{client, Frames, Options};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -496,37 +497,14 @@ async fn shutdown_ends_a_stream_whose_connection_is_not_watched() {
     assert_eq!(streams.cleaned.load(Ordering::SeqCst), 1);
 }
 
-static PRODUCED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-#[derive(serde::Serialize, schemars::JsonSchema)]
-struct Padding {
-    i: u64,
-    text: &'static str,
-}
-
-#[orpc_runtime::procedure(output = event_iterator(Padding))]
-async fn firehose() {
-    for i in 0.. {
-        PRODUCED.fetch_add(1, Ordering::SeqCst);
-        orpc_runtime::yield_!(Padding { i, text: "a hundred bytes of padding, to fill socket buffers sooner than tiny events would, ok" });
-    }
-}
-
 #[tokio::test]
 async fn a_client_that_reads_nothing_pauses_the_handler() {
     let c = Conformance::with(Router::new().procedure(firehose), Options::default());
     let response = c.rpc("firehose", Value::Null).await;
     assert_eq!(response.status(), 200);
     // Read nothing: the socket buffers fill, then actix-web stops polling the body.
-    let mut previous = u64::MAX;
-    let settled = eventually(Duration::from_secs(5), async || {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let now = PRODUCED.load(Ordering::SeqCst);
-        std::mem::replace(&mut previous, now) == now
-    })
-    .await;
-    let produced = PRODUCED.load(Ordering::SeqCst);
-    assert!(settled, "the handler kept producing: {produced} events");
+    let (paused, produced) = paused_within(Duration::from_secs(5)).await;
+    assert!(paused, "the handler kept producing: {produced} events");
     // Each event is ~150 bytes on the wire: what is produced is bounded by the buffers between
     // the handler and the client (socket buffers, actix-web's and this crate's), far below 64 MiB.
     assert!(

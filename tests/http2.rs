@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use orpc_test_support::conformance::{self, Conformance};
+use orpc_test_support::firehose::{firehose, paused_within};
 use orpc_test_support::tls::h2_client;
 use orpc_test_support::{eventually, Options};
 
@@ -175,41 +176,17 @@ async fn upstream_gap_actix_web_keeps_a_quiet_http2_body_after_a_reset() {
     );
 }
 
-static PRODUCED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-#[derive(serde::Serialize, schemars::JsonSchema)]
-struct Padding {
-    i: u64,
-    text: &'static str,
-}
-
-#[orpc_runtime::procedure(output = event_iterator(Padding))]
-async fn firehose() {
-    for i in 0.. {
-        PRODUCED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        orpc_runtime::yield_!(Padding { i, text: "a hundred bytes of padding, to fill flow-control windows sooner than tiny events, ok" });
-    }
-}
-
 /// An HTTP/2 client that reads nothing of one stream: the handler pauses once the stream's
 /// flow-control window is full, and the connection's other streams go on.
 #[tokio::test]
 async fn an_unread_http2_stream_pauses_its_handler_and_stalls_no_other() {
-    use std::sync::atomic::Ordering;
     let router = conformance::router().procedure(firehose);
     let c = Conformance::with(router, tls());
     let client = h2_client();
     let unread = client.post(c.url("/rpc/firehose")).send().await.unwrap();
     assert_eq!(unread.version(), reqwest::Version::HTTP_2);
-    let mut previous = u64::MAX;
-    let settled = eventually(Duration::from_secs(10), async || {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let now = PRODUCED.load(Ordering::SeqCst);
-        std::mem::replace(&mut previous, now) == now
-    })
-    .await;
-    let produced = PRODUCED.load(Ordering::SeqCst);
-    assert!(settled, "the handler kept producing: {produced} events");
+    let (paused, produced) = paused_within(Duration::from_secs(10)).await;
+    assert!(paused, "the handler kept producing: {produced} events");
     assert!(
         produced * 150 < 64 * 1024 * 1024,
         "{produced} events produced while unread"

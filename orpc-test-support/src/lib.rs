@@ -4,6 +4,7 @@
 //!   client, a reader of SSE frames, and [`server::eventually`].
 //! - [`conformance`]: the conformance server as a library, which `examples/conformance.rs` runs
 //!   and tests serve in-process.
+//! - [`firehose`]: a procedure that yields as fast as it is polled, for tests of backpressure.
 //! - [`process`]: the conformance example as a process of its own, for memory and descriptor
 //!   counts.
 //! - [`node`]: the npm workspace installed once, Node suites with a timeout, Node servers.
@@ -14,6 +15,7 @@
 //! - [`websocket`]: a WebSocket client that can send anything, for the WebSocket transport.
 
 pub mod conformance;
+pub mod firehose;
 pub mod logs;
 pub mod node;
 pub mod process;

@@ -330,6 +330,27 @@ mod tests {
     }
 
     #[test]
+    fn unsafe_integers_are_refused_when_asked() {
+        let id = CallId::new("1");
+        let mut enc = Encoder::new();
+        let big = serde_json::json!({ "n": 9007199254740992u64 });
+        enc.message(&id, &EventMeta::new(), &big).unwrap();
+        enc.take();
+        enc.set_safe_integers(true);
+        let refused = enc.message(&id, &EventMeta::new(), &big);
+        assert!(
+            matches!(&refused, Err(EncodeError::UnsafeInteger(found)) if found.path == "n"),
+            "{refused:?}"
+        );
+        assert!(enc.is_empty(), "nothing of a refused message is written");
+        enc.done(&id, &9007199254740991u64).unwrap();
+        assert_eq!(
+            text(&mut enc),
+            r#"{"i":"1","t":3,"p":{"e":"done","d":{"json":9007199254740991}}}"#
+        );
+    }
+
+    #[test]
     fn ids_are_echoed_as_they_came() {
         let mut enc = Encoder::new();
         let numeric = CallId::from_json(&serde_json::value::to_raw_value(&5).unwrap()).unwrap();
