@@ -205,3 +205,73 @@ async fn an_unread_http2_stream_pauses_its_handler_and_stalls_no_other() {
     eprintln!("{produced} events produced before the unread HTTP/2 stream paused");
     drop(unread);
 }
+
+/// curl, 100 transfers multiplexed on one HTTP/2 connection, each giving up (`RST_STREAM`) at its
+/// own moment, 10 ms apart: every cleanup comes within a second of its reset.
+#[tokio::test]
+async fn curl_resets_a_hundred_http2_streams_each_at_its_own_moment() {
+    use orpc_test_support::tools;
+    if !tools::available("curl over HTTP/2", tools::curl_http2(), tools::CURL_HOW) {
+        return;
+    }
+    let c = Conformance::with(conformance::router(), tls());
+    let url = c.url("/api/forever?interval_ms=3600000");
+    let mut curl = tokio::process::Command::new("curl");
+    curl.args(["--silent", "--parallel", "--parallel-max", "100"]);
+    // Transfer k gives up after 1 s + 10 k ms; `num_connects` says whether it opened a connection.
+    for k in 0..100 {
+        if k > 0 {
+            curl.arg("--next");
+        }
+        let max_time = format!("{:.2}", 1.0 + f64::from(k) * 0.01);
+        curl.args(["--http2", "--insecure", "--max-time", &max_time])
+            .args([
+                "--output",
+                "/dev/null",
+                "--write-out",
+                "%{num_connects}\\n",
+                &url,
+            ]);
+    }
+    let started = Instant::now();
+    let run = curl.output();
+    let watch = async {
+        // When every stream was open (every transfer had started by then), and when the count of
+        // cleanups reached 1, 2, ...
+        let (mut all_open, mut cleanups) = (None, Vec::new());
+        while cleanups.len() < 100 && started.elapsed() < Duration::from_secs(10) {
+            if all_open.is_none() && c.started() == 100 {
+                all_open = Some(started.elapsed());
+            }
+            while (cleanups.len() as u64) < c.cleaned() {
+                cleanups.push(started.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        (all_open, cleanups)
+    };
+    let (out, (all_open, cleanups)) = tokio::join!(run, watch);
+    let out = out.expect("curl runs");
+    let connects: u32 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|n| n.trim().parse::<u32>().unwrap_or(0))
+        .sum();
+    assert_eq!(connects, 1, "the 100 transfers shared one connection");
+    let all_open = all_open.expect("all 100 streams opened");
+    assert_eq!(cleanups.len(), 100, "every reset stream was cleaned up");
+    for (k, cleaned) in cleanups.iter().enumerate() {
+        // Transfer k started by `all_open`, so it was reset by `all_open` + its max time at the
+        // latest.
+        let reset_by = all_open + Duration::from_millis(1000 + 10 * k as u64);
+        assert!(
+            *cleaned <= reset_by + Duration::from_secs(1),
+            "cleanup {} came at {cleaned:?}, more than a second after its reset (by {reset_by:?})",
+            k + 1
+        );
+        assert!(
+            *cleaned >= Duration::from_millis(1000),
+            "cleanup {} before any reset",
+            k + 1
+        );
+    }
+}

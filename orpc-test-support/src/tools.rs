@@ -80,6 +80,28 @@ pub fn node() -> Result<(), String> {
     Ok(())
 }
 
+/// How to get a curl that speaks HTTP/2.
+pub const CURL_HOW: &str = "on Debian or Ubuntu: `apt-get install -y curl` (built with nghttp2)";
+
+/// curl on `PATH`, built with HTTP/2.
+pub fn curl_http2() -> Result<(), String> {
+    let out = Command::new("curl")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|_| "curl is not on PATH".to_owned())?;
+    let version = String::from_utf8_lossy(&out.stdout);
+    let features = version
+        .lines()
+        .find(|line| line.starts_with("Features:"))
+        .unwrap_or_default();
+    if features.split_whitespace().any(|f| f == "HTTP2") {
+        Ok(())
+    } else {
+        Err("curl is built without HTTP/2".to_owned())
+    }
+}
+
 /// Chromium at [`CHROMIUM`].
 pub fn chromium() -> Result<(), String> {
     if Path::new(CHROMIUM).is_file() {
