@@ -10,6 +10,15 @@
 //!     cargo run --release -p orpc-load -- --url 'http://127.0.0.1:8787/api/count?n=1000' \
 //!         --connections 100 --streams 10000 --server-pid "$(pgrep -n conformance)"
 //!
+//! An `https://` URL runs the same streams over TLS, trusting only the certificate given with
+//! `--tls-ca`; `--http2` puts all of them on one HTTP/2 connection instead (`http2.rs`), so that
+//! one run can weigh TLS and another multiplexing, with everything else alike.
+//! `--self-signed DIR` writes a fresh certificate and key for the server under test.
+//!
+//!     orpc-load --self-signed /tmp/pair
+//!     orpc-load --url 'https://127.0.0.1:8443/api/count?n=10000' --tls-ca /tmp/pair/cert.pem \
+//!         --http2 -c 100
+//!
 //! The client is a small hand-written HTTP/1.1 reader on tokio (`stream.rs`), with a chunked
 //! decoder (`chunked.rs`) and an SSE frame counter (`sse.rs`) that look at each byte at most
 //! once, so that it costs less CPU than the servers it measures. Every run is bounded: by the
@@ -17,24 +26,30 @@
 //! and read.
 
 mod chunked;
+mod http2;
 mod machine;
 mod progress;
 mod run;
+mod self_signed;
 mod server_process;
 mod sse;
 mod stream;
 mod summary;
 mod target;
+mod tls;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 
+use crate::http2::Http2Request;
 use crate::run::Plan;
 use crate::stream::Settings;
 use crate::summary::Summary;
 use crate::target::Target;
+use crate::tls::{Alpn, Tls};
 
 /// The run's deadline when `--duration` is not given: a safety bound, not a target.
 const SAFETY_BOUND_SECS: f64 = 600.0;
@@ -43,9 +58,22 @@ const SAFETY_BOUND_SECS: f64 = 600.0;
 #[derive(Debug, Parser)]
 #[command(name = "orpc-load", version)]
 struct Cli {
-    /// The stream's URL: http:// on 127.0.0.1, [::1] or localhost; any other host is refused.
+    /// The stream's URL: http:// or https:// on 127.0.0.1, [::1] or localhost; any other host
+    /// is refused.
+    #[arg(long, required_unless_present = "self_signed")]
+    url: Option<String>,
+    /// For https://: the PEM certificate(s) to trust, e.g. the server's self-signed one; nothing
+    /// else is trusted.
+    #[arg(long, value_name = "PEM")]
+    tls_ca: Option<PathBuf>,
+    /// Multiplex every stream on one HTTP/2 connection (https:// only; ALPN h2) instead of
+    /// giving each its own HTTP/1.1 connection.
     #[arg(long)]
-    url: String,
+    http2: bool,
+    /// Write a fresh self-signed certificate and key for localhost and 127.0.0.1 to
+    /// DIR/cert.pem and DIR/key.pem, print their paths, and exit.
+    #[arg(long, value_name = "DIR", exclusive = true)]
+    self_signed: Option<PathBuf>,
     /// The request method.
     #[arg(long, default_value = "GET")]
     method: String,
@@ -56,7 +84,7 @@ struct Cli {
     /// An extra request header, `'Name: value'`; repeatable.
     #[arg(long = "header", value_name = "NAME: VALUE")]
     headers: Vec<String>,
-    /// Concurrent streams, each on its own connection.
+    /// Concurrent streams, each on its own connection (with --http2: all on one connection).
     #[arg(long, short = 'c', default_value_t = 1)]
     connections: usize,
     /// Streams to read in all [default: as many as --connections, or unlimited with --duration].
@@ -102,7 +130,8 @@ fn seconds(value: f64, what: &str) -> Result<Duration, String> {
 }
 
 fn plan(cli: &Cli) -> Result<(Settings, Plan), String> {
-    let target = Target::parse(&cli.url).map_err(|e| e.to_string())?;
+    let url = cli.url.as_deref().ok_or("--url is needed")?;
+    let target = Target::parse(url).map_err(|e| e.to_string())?;
     if cli.method.is_empty() || !cli.method.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(format!(
             "--method must be an uppercase HTTP method, got {:?}",
@@ -133,9 +162,32 @@ fn plan(cli: &Cli) -> Result<(Settings, Plan), String> {
         (None, Some(_)) => None,
         (None, None) => Some(cli.connections as u64),
     };
+    if cli.http2 && !target.tls {
+        return Err("--http2 needs an https:// URL (HTTP/2 is negotiated by ALPN)".into());
+    }
+    let tls = match (target.tls, &cli.tls_ca) {
+        (true, Some(ca)) => {
+            let alpn = if cli.http2 { Alpn::H2 } else { Alpn::Http1 };
+            Some(Tls::new(ca, &target.host, alpn)?)
+        }
+        (true, None) => {
+            return Err("an https:// URL needs --tls-ca PEM, the certificate to trust".into())
+        }
+        (false, Some(_)) => return Err("--tls-ca is for https:// URLs".into()),
+        (false, None) => None,
+    };
+    let http2 = match cli.http2 {
+        true => Some(Http2Request {
+            head: target.h2_request(&cli.method, cli.body.as_deref(), &cli.headers)?,
+            body: cli.body.clone().map(bytes::Bytes::from),
+        }),
+        false => None,
+    };
     let settings = Settings {
         addr: target.addr,
         request: target.request(&cli.method, cli.body.as_deref(), &cli.headers),
+        http2,
+        tls,
         // An idle stream may be silent for long: in hold mode only the deadline bounds reads
         // once the head has arrived. The connect and head reads are bounded the same way.
         read_timeout: if hold.is_some() { deadline } else { timeout },
@@ -146,6 +198,7 @@ fn plan(cli: &Cli) -> Result<(Settings, Plan), String> {
         streams,
         deadline,
         hold,
+        http2: cli.http2,
         server_pid: cli.server_pid,
         quiet: cli.quiet,
     };
@@ -154,6 +207,18 @@ fn plan(cli: &Cli) -> Result<(Settings, Plan), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(dir) = &cli.self_signed {
+        return match self_signed::write(dir) {
+            Ok((cert, key)) => {
+                println!("{}\n{}", cert.display(), key.display());
+                ExitCode::SUCCESS
+            }
+            Err(why) => {
+                eprintln!("orpc-load: {why}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let (settings, plan) = match plan(&cli) {
         Ok(planned) => planned,
         Err(why) => {
@@ -184,10 +249,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let over_tls = settings.tls.is_some();
     let report = runtime.block_on(run::run(settings, &plan));
     let summary = Summary::new(
         &cli.method,
-        &cli.url,
+        cli.url.as_deref().unwrap_or_default(),
+        match (cli.http2, over_tls) {
+            (true, _) => "h2",
+            (false, true) => "http/1.1+tls",
+            (false, false) => "http/1.1",
+        },
         cli.connections,
         cli.server_pid,
         plan.hold.is_some(),
@@ -237,5 +308,9 @@ mod tests {
         assert!(planned(&["--url", "http://127.0.0.1:1/", "--header", "X: 1\r\nY: 2"]).is_err());
         assert!(planned(&["--url", "http://127.0.0.1:1/", "--duration", "-1"]).is_err());
         assert!(planned(&["--url", "http://127.0.0.1:1/", "--hold", "1", "-s", "3"]).is_err());
+        assert!(planned(&["--url", "http://127.0.0.1:1/", "--http2"]).is_err());
+        assert!(planned(&["--url", "https://127.0.0.1:1/"]).is_err());
+        assert!(planned(&["--url", "http://127.0.0.1:1/", "--tls-ca", "x.pem"]).is_err());
+        assert!(planned(&["--self-signed", "/tmp/x", "--url", "http://127.0.0.1:1/"]).is_err());
     }
 }

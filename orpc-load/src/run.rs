@@ -6,6 +6,9 @@
 //! closes its socket), and each cut stream still reports what it had measured. In hold mode each
 //! worker opens one stream and keeps it until the hold time has passed after every stream
 //! answered (or the deadline), so the server's memory can be read with all of them open.
+//!
+//! With `http2` the workers are the same, but their streams are requests on one HTTP/2
+//! connection that the run opens first (its setup counts in the wall time) and closes last.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -14,6 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::http2::Connection;
 use crate::machine::{self, Cpu};
 use crate::progress::Progress;
 use crate::server_process::{self, Sample};
@@ -29,6 +33,8 @@ pub struct Plan {
     pub deadline: Duration,
     /// Hold mode: how long to keep the streams open once all have answered.
     pub hold: Option<Duration>,
+    /// Every stream on one HTTP/2 connection instead of one HTTP/1.1 connection each.
+    pub http2: bool,
     pub server_pid: Option<u32>,
     pub quiet: bool,
 }
@@ -73,6 +79,10 @@ pub async fn run(settings: Settings, plan: &Plan) -> Report {
         plan.hold.is_some(),
         plan.quiet,
     );
+    let connection = match plan.http2 {
+        true => Some(Arc::new(Connection::open(&settings).await)),
+        false => None,
+    };
     let mut workers = JoinSet::new();
     for _ in 0..plan
         .connections
@@ -80,6 +90,7 @@ pub async fn run(settings: Settings, plan: &Plan) -> Report {
     {
         workers.spawn(worker(
             settings.clone(),
+            connection.clone(),
             counters.clone(),
             next.clone(),
             total,
@@ -120,6 +131,7 @@ pub async fn run(settings: Settings, plan: &Plan) -> Report {
             }
         }
     }
+    drop(connection);
     let elapsed = start.elapsed();
     let cpu_after = machine::sample();
     progress.finish();
@@ -140,6 +152,7 @@ pub async fn run(settings: Settings, plan: &Plan) -> Report {
 /// Runs streams one after another until `total` have been taken or the stop signal comes.
 async fn worker(
     settings: Arc<Settings>,
+    connection: Option<Arc<Connection>>,
     counters: Arc<Counters>,
     next: Arc<AtomicU64>,
     total: u64,
@@ -149,7 +162,12 @@ async fn worker(
     while !*stop.borrow() && next.fetch_add(1, Relaxed) < total {
         let mut outcome = Outcome::default();
         let end = {
-            let stream = stream::run(&settings, &counters, &mut outcome);
+            let stream = async {
+                match &connection {
+                    Some(connection) => connection.run(&settings, &counters, &mut outcome).await,
+                    None => stream::run(&settings, &counters, &mut outcome).await,
+                }
+            };
             tokio::pin!(stream);
             tokio::select! {
                 end = &mut stream => end,

@@ -1,8 +1,9 @@
 //! One stream from start to end: connect, send the request, read the response head, then count
 //! frames until a `done` event, the end of the body, or the connection closing.
 //!
-//! Each stream has its own connection (the request says `Connection: close`) and one read
-//! buffer; body bytes go through the [`Chunked`] decoder and the [`Frames`] counter straight
+//! Each stream has its own connection (the request says `Connection: close`), over TLS for an
+//! `https://` target (the handshake counts in the time to headers, as the connect does), and one
+//! read buffer; body bytes go through the [`Chunked`] decoder and the [`Frames`] counter straight
 //! from that buffer, with no copy. Counts are added to the shared [`Counters`] once per read, so
 //! a stream that is cut off still counts what it received. Every wait (connect, each read) is
 //! bounded by the read timeout, so a stalled server ends the stream instead of the run.
@@ -14,11 +15,13 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use memchr::memmem;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::chunked::Chunked;
+use crate::http2::Http2Request;
 use crate::sse::{Frames, Seen};
+use crate::tls::Tls;
 
 /// What every stream needs, shared by all of them.
 #[derive(Debug, Clone)]
@@ -26,6 +29,10 @@ pub struct Settings {
     pub addr: SocketAddr,
     /// The request bytes, written as they are on every connection.
     pub request: Vec<u8>,
+    /// The same request for `--http2`.
+    pub http2: Option<Http2Request>,
+    /// TLS for an `https://` target.
+    pub tls: Option<Tls>,
     /// Bound on the connect and on each read.
     pub read_timeout: Duration,
     /// Size of each stream's read buffer.
@@ -65,6 +72,8 @@ pub enum End {
     Malformed(String),
     Timeout,
     Io(ErrorKind),
+    /// An HTTP/2 error: the stream reset, the connection gone away, a protocol error.
+    Http2(String),
 }
 
 impl End {
@@ -87,6 +96,7 @@ impl fmt::Display for End {
             Self::Malformed(why) => write!(f, "malformed response: {why}"),
             Self::Timeout => f.write_str("timed out"),
             Self::Io(kind) => write!(f, "I/O error: {kind}"),
+            Self::Http2(why) => write!(f, "HTTP/2 error: {why}"),
         }
     }
 }
@@ -122,18 +132,64 @@ enum Body {
 /// Runs one stream to its end, recording timings in `outcome` as they are known.
 pub async fn run(settings: &Settings, counters: &Counters, outcome: &mut Outcome) -> End {
     let start = Instant::now();
-    let mut socket = match tokio::time::timeout(
-        settings.read_timeout,
-        TcpStream::connect(settings.addr),
-    )
-    .await
-    {
-        Err(_) => return End::Timeout,
-        Ok(Err(error)) => return End::Io(error.kind()),
-        Ok(Ok(socket)) => socket,
+    let socket = match connect(settings.addr, settings.read_timeout).await {
+        Ok(socket) => socket,
+        Err(end) => return end,
     };
-    // Small requests and small frames: no Nagle delay on either side of the measurement.
-    let _ = socket.set_nodelay(true);
+    match &settings.tls {
+        None => exchange(socket, start, settings, counters, outcome).await,
+        Some(tls) => match tokio::time::timeout(settings.read_timeout, tls.connect(socket)).await {
+            Err(_) => End::Timeout,
+            Ok(Err(error)) => End::Io(error.kind()),
+            Ok(Ok(socket)) => exchange(socket, start, settings, counters, outcome).await,
+        },
+    }
+}
+
+/// A TCP connection to `addr` within `limit`, with Nagle off: small requests and small frames,
+/// no delay on either side of the measurement.
+pub async fn connect(addr: SocketAddr, limit: Duration) -> Result<TcpStream, End> {
+    match tokio::time::timeout(limit, TcpStream::connect(addr)).await {
+        Err(_) => Err(End::Timeout),
+        Ok(Err(error)) => Err(End::Io(error.kind())),
+        Ok(Ok(socket)) => {
+            let _ = socket.set_nodelay(true);
+            Ok(socket)
+        }
+    }
+}
+
+/// Adds the `message` events counted since the last call to the shared counters, noting the
+/// first; returns how the stream ends if `seen` says it has.
+pub fn tally(
+    seen: &Seen,
+    counted: &mut u64,
+    start: Instant,
+    counters: &Counters,
+    outcome: &mut Outcome,
+) -> Option<End> {
+    if seen.messages > *counted {
+        counters.events.fetch_add(seen.messages - *counted, Relaxed);
+        *counted = seen.messages;
+        outcome.first_event.get_or_insert_with(|| start.elapsed());
+    }
+    if seen.done {
+        Some(End::Done)
+    } else if seen.errors > 0 {
+        Some(End::ErrorEvent)
+    } else {
+        None
+    }
+}
+
+/// The request and the response, on a connection made at `start`.
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut socket: S,
+    start: Instant,
+    settings: &Settings,
+    counters: &Counters,
+    outcome: &mut Outcome,
+) -> End {
     if let Err(error) = socket.write_all(&settings.request).await {
         return End::Io(error.kind());
     }
@@ -172,16 +228,8 @@ pub async fn run(settings: &Settings, counters: &Counters, outcome: &mut Outcome
             Ok(finished) => finished,
             Err(end) => return end,
         };
-        if seen.messages > counted {
-            counters.events.fetch_add(seen.messages - counted, Relaxed);
-            counted = seen.messages;
-            outcome.first_event.get_or_insert_with(|| start.elapsed());
-        }
-        if seen.done {
-            return End::Done;
-        }
-        if seen.errors > 0 {
-            return End::ErrorEvent;
+        if let Some(end) = tally(&seen, &mut counted, start, counters, outcome) {
+            return end;
         }
         if finished {
             return End::BodyComplete;
@@ -197,7 +245,11 @@ pub async fn run(settings: &Settings, counters: &Counters, outcome: &mut Outcome
     }
 }
 
-async fn read(socket: &mut TcpStream, buf: &mut [u8], limit: Duration) -> Result<usize, End> {
+async fn read<S: AsyncRead + Unpin>(
+    socket: &mut S,
+    buf: &mut [u8],
+    limit: Duration,
+) -> Result<usize, End> {
     match tokio::time::timeout(limit, socket.read(buf)).await {
         Err(_) => Err(End::Timeout),
         Ok(Err(error)) => Err(End::Io(error.kind())),
@@ -289,6 +341,8 @@ mod tests {
         let settings = Settings {
             addr,
             request: b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            http2: None,
+            tls: None,
             read_timeout: Duration::from_secs(5),
             buffer,
         };

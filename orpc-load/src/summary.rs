@@ -65,6 +65,8 @@ pub struct Held {
 pub struct Summary {
     pub method: String,
     pub url: String,
+    /// `http/1.1`, `http/1.1+tls` (one connection per stream) or `h2` (one connection in all).
+    pub transport: &'static str,
     pub connections: usize,
     pub streams_started: u64,
     /// Ended with `done` or the end of the body (in hold mode: held until the end).
@@ -101,6 +103,7 @@ impl Summary {
     pub fn new(
         method: &str,
         url: &str,
+        transport: &'static str,
         connections: usize,
         server_pid: Option<u32>,
         holding: bool,
@@ -144,6 +147,7 @@ impl Summary {
         Self {
             method: method.to_owned(),
             url: url.to_owned(),
+            transport,
             connections,
             streams_started: report.outcomes.len() as u64,
             streams_complete: complete,
@@ -180,11 +184,20 @@ impl Summary {
     /// The table for people; `detailed` adds p90, p99.9 and the mean to the latencies.
     pub fn table(&self, detailed: bool) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "orpc-load: {} {}", self.method, self.url);
         let _ = writeln!(
             out,
-            "  {} connections, {} streams started: {} complete, {} cut off, {} failed, in {:.3} s",
+            "orpc-load: {} {} ({})",
+            self.method, self.url, self.transport
+        );
+        let _ = writeln!(
+            out,
+            "  {} {}, {} streams started: {} complete, {} cut off, {} failed, in {:.3} s",
             self.connections,
+            if self.transport == "h2" {
+                "concurrent streams on one connection"
+            } else {
+                "connections"
+            },
             self.streams_started,
             self.streams_complete,
             self.streams_cut,

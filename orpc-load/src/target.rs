@@ -1,4 +1,5 @@
-//! The target: an `http://` URL on loopback, and the request bytes sent to it.
+//! The target: an `http://` or `https://` URL on loopback, and the request sent to it (HTTP/1.1
+//! bytes, or an HTTP/2 request head).
 //!
 //! Only `127.0.0.1`, `::1` (written `[::1]`) and `localhost` are accepted, and `localhost` is
 //! connected to as `127.0.0.1` without asking a resolver, so no name lookup can turn a load run
@@ -15,6 +16,10 @@ pub struct Target {
     pub addr: SocketAddr,
     /// The `Host` header: the URL's authority as written.
     pub authority: String,
+    /// The host as written, without brackets: the name the server's certificate must carry.
+    pub host: String,
+    /// `https://`: TLS on every connection.
+    pub tls: bool,
     /// Path and query, starting with `/`.
     pub path: String,
 }
@@ -32,12 +37,14 @@ impl fmt::Display for TargetError {
 impl std::error::Error for TargetError {}
 
 impl Target {
-    /// Parses `http://HOST[:PORT][/PATH][?QUERY]`, refusing every host but loopback.
+    /// Parses `http[s]://HOST[:PORT][/PATH][?QUERY]`, refusing every host but loopback.
     pub fn parse(url: &str) -> Result<Self, TargetError> {
         let err = |why: &str| TargetError(format!("{why}: {url:?}"));
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| err("only http:// URLs are supported (no TLS)"))?;
+        let (rest, tls) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+            (Some(rest), _) => (rest, false),
+            (None, Some(rest)) => (rest, true),
+            (None, None) => return Err(err("only http:// and https:// URLs are supported")),
+        };
         let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(split);
         let tail = tail.split('#').next().unwrap_or("");
@@ -60,6 +67,7 @@ impl Target {
             },
         };
         let port = match port {
+            None if tls => 443,
             None => 80,
             Some(port) => port.parse::<u16>().map_err(|_| err("bad port"))?,
         };
@@ -75,8 +83,36 @@ impl Target {
         Ok(Self {
             addr: SocketAddr::new(ip, port),
             authority: authority.to_owned(),
+            host: host.to_owned(),
+            tls,
             path,
         })
+    }
+
+    /// The HTTP/2 request head: the same method, path and headers as [`Target::request`], less
+    /// `Connection`, which HTTP/2 forbids. A body goes in a DATA frame of its own.
+    pub fn h2_request(
+        &self,
+        method: &str,
+        body: Option<&str>,
+        headers: &[String],
+    ) -> Result<http::Request<()>, String> {
+        let scheme = if self.tls { "https" } else { "http" };
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(format!("{scheme}://{}{}", self.authority, self.path))
+            .header("accept", "text/event-stream")
+            .header("user-agent", "orpc-load");
+        for header in headers {
+            let (name, value) = header.split_once(':').unwrap_or((header, ""));
+            request = request.header(name.trim(), value.trim());
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .header("content-length", body.len());
+        }
+        request.body(()).map_err(|error| error.to_string())
     }
 
     /// The request head and body. `body` is sent as JSON with its length.
@@ -118,6 +154,13 @@ mod tests {
         let t = Target::parse("http://LocalHost?x=1").unwrap();
         assert_eq!((t.addr.port(), t.path.as_str()), (80, "/?x=1"));
         assert_eq!(t.addr.ip(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let t = Target::parse("https://127.0.0.1/api").unwrap();
+        assert_eq!(
+            (t.tls, t.addr.port(), t.host.as_str()),
+            (true, 443, "127.0.0.1")
+        );
+        let t = Target::parse("https://[::1]:8443/").unwrap();
+        assert_eq!((t.tls, t.host.as_str()), (true, "::1"));
     }
 
     #[test]
@@ -129,7 +172,8 @@ mod tests {
             "http://localhost.example.com/",
             "http://[::2]:80/",
             "http://::1/",
-            "https://127.0.0.1/",
+            "ftp://127.0.0.1/",
+            "https://10.0.0.1/",
             "http://user@127.0.0.1/",
             "http://127.0.0.1:99999/",
         ] {
@@ -145,5 +189,14 @@ mod tests {
         assert!(req.starts_with("POST /rpc/count HTTP/1.1\r\nHost: localhost:1\r\n"));
         assert!(req.contains("X-A: 1\r\n"));
         assert!(req.ends_with("Content-Length: 16\r\n\r\n{\"json\":{\"n\":1}}"));
+    }
+
+    #[test]
+    fn h2_requests_have_no_connection_header() {
+        let t = Target::parse("https://127.0.0.1:9/api/count?n=1").unwrap();
+        let req = t.h2_request("GET", None, &["X-A: 1".into()]).unwrap();
+        assert_eq!(req.uri(), "https://127.0.0.1:9/api/count?n=1");
+        assert_eq!(req.headers()["x-a"], "1");
+        assert!(req.headers().get("connection").is_none());
     }
 }
