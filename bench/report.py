@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """bench/run's report: turns the orpc-load JSON summaries of one run into the
-"## Throughput, many streams, latency, memory" section of BENCHMARKS.md and two SVG bar charts.
+"## Throughput, many streams, latency, memory" section of BENCHMARKS.md and two SVG bar charts,
+and into the "## HTTP/2: many streams on one connection" section.
 
     python3 bench/report.py WORK_DIR
 
-WORK_DIR holds meta.json (machine, parameters, commands) and one file of JSON lines per scenario
-and server: single-NAME.jsonl, many-NAME.jsonl, latency-NAME.jsonl, memory-NAME.jsonl. A run that
-left no line (it timed out, say) shows as "no result"; nothing is made up. Only the standard
-library is used, and the SVG is written by hand.
+WORK_DIR holds meta.json (machine, parameters, commands, the scenarios that ran) and one file of
+JSON lines per scenario and server: single-NAME.jsonl, many-NAME.jsonl, latency-NAME.jsonl,
+memory-NAME.jsonl, and h2-KIND.jsonl for the HTTP/2 scenario (KIND: h1, h1tls, h2). Only the
+sections of the scenarios that ran are rewritten. A run that left no line (it timed out, say)
+shows as "no result"; nothing is made up. Only the standard library is used, and the SVG is
+written by hand.
 """
 
 import json
@@ -17,6 +20,13 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 SECTION = "## Throughput, many streams, latency, memory"
+H2_SECTION = "## HTTP/2: many streams on one connection"
+H2_KINDS = ["h1", "h1tls", "h2"]
+H2_NAMES = {
+    "h1": "HTTP/1.1, plain: one connection per stream (reference)",
+    "h1tls": "HTTP/1.1 over TLS: one connection per stream",
+    "h2": "**HTTP/2 over TLS: every stream on one connection**",
+}
 SERVERS = ["ours", "lab_sse", "raw_bytes", "node"]
 NAMES = {
     "ours": "**ours** (`examples/conformance.rs`)",
@@ -173,10 +183,123 @@ def bars_svg(title, panels, unit_label, fmt):
     return "\n".join(parts) + "\n"
 
 
+def write_section(root, title, section):
+    """Replaces the section headed `title` in BENCHMARKS.md (up to the next `## `), or appends it."""
+    bench = root / "BENCHMARKS.md"
+    text = bench.read_text()
+    lines = text.split("\n")
+    start = next((k for k, l in enumerate(lines) if l.strip() == title), None)
+    if start is None:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = next((k for k in range(start + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
+        tail = "\n".join(lines[end:])
+        text = "\n".join(lines[:start]) + "\n" + section + ("\n" + tail if tail else "")
+    bench.write_text(text.rstrip("\n") + "\n")
+
+
+def per_round_ratios(a, b):
+    """a[k] / b[k] for the runs of the same round (the files hold one line per round, in order),
+    when both kinds have a result for every round."""
+    if not a or len(a) != len(b):
+        return []
+    return [x["events_per_s"] / y["events_per_s"] for x, y in zip(a, b) if y["events_per_s"] > 0]
+
+
+def h2_section(work, meta):
+    p = meta["params"]
+    nproc = meta["nproc"]
+    results = {k: runs(work, "h2", k) for k in H2_KINDS}
+    table = {k: throughput(results[k], nproc) for k in H2_KINDS}
+    busy = ", ".join(f"{b}%" for b in meta.get("busy", [])) or "n/a"
+    c, n = p["h2_c"], p["h2_n"]
+    load = "target/release/orpc-load --json --quiet"
+    url = f"/api/count?n={n}&delay_ms=0' --server-pid PID"
+    out = [
+        H2_SECTION,
+        "",
+        f"    SCENARIOS=h2 RUNS={p['runs']} H2_C={c} H2_N={n} QUIET_WAIT={p.get('quiet_wait', 120)} "
+        "bench/run",
+        "",
+        "which, after one unrecorded warm-up of each kind, runs in every round, taking turns at "
+        "going first:",
+        "",
+        f"    {load} -c {c} -s {c} --timeout 300 --url 'http://127.0.0.1:PORT{url}",
+        f"    {load} --tls-ca CERT.pem -c {c} -s {c} --timeout 300 --url 'https://127.0.0.1:PORT{url}",
+        f"    {load} --tls-ca CERT.pem --http2 -c {c} -s {c} --timeout 300 "
+        f"--url 'https://127.0.0.1:PORT{url}",
+        "",
+        f"Issue 17: {num(c)} concurrent streams of {num(n)} events each multiplexed on one HTTP/2 "
+        f"connection should deliver at least 0.8× the events/s of {num(c)} HTTP/1.1 connections "
+        "in the same run. The server is ours, `examples/conformance.rs`, once plain "
+        "(`--addr 127.0.0.1:0`) and once with a self-signed pair made for the run by "
+        "`orpc-load --self-signed DIR` (`--tls-cert DIR/cert.pem --tls-key DIR/key.pem`: HTTPS "
+        "through `orpc_runtime::http::serve_tls`, rustls with `ring`, HTTP/1.1 or HTTP/2 by ALPN). "
+        "The HTTP/1.1-over-TLS row pays the same TLS as HTTP/2 but no multiplexing, so it "
+        "separates the two costs. Every row counts the same way (`orpc-load`'s SSE frame "
+        f"counter, {num(c * n)} events per run, connects and handshakes included); the client "
+        "offers one ALPN protocol and refuses a connection that agreed to another. The HTTP/2 "
+        "client is the `h2` 0.4 crate with hyper's client windows (2 MiB per stream, 5 MiB per "
+        "connection), given back as soon as data is read.",
+        "",
+        f"{runs_word(p['runs'])}, {meta['date']}, on {nproc} cores ({meta['cpu']}), Linux "
+        f"{meta['kernel']}, {meta['rustc']}; one-threaded client on the same machine. Before "
+        f"each round the script waited (at most {p.get('quiet_wait', 120)} s) for the CPUs to be "
+        f"under 15% busy; they were {busy}. Load average before: {meta['load_before']}; after: "
+        f"{meta['load_after']}.",
+        "",
+        "| transport | events/s (median) | range | server CPU / run | events per server CPU-s | client CPU | other work | failed streams |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for k in H2_KINDS:
+        t = table[k]
+        if t is None:
+            out.append(f"| {H2_NAMES[k]} | no result | | | | | | |")
+            continue
+        cpu = f"{t['cpu_per_run']:.2f} s" if t["cpu_per_run"] is not None else "n/a"
+        per_cpu = num(t["per_cpu_s"]) if t["per_cpu_s"] else "n/a"
+        failed = f"{t['failed']}" + (f" ({', '.join(t['failures'])})" if t["failures"] else "")
+        out.append(
+            f"| {H2_NAMES[k]} | {num(t['median'])} | {rate(t['min'])} – {rate(t['max'])} | "
+            f"{cpu} | {per_cpu} | {t['client']} | {t['other']} | {failed} |"
+        )
+    out += client_bound_note({H2_NAMES[k]: table[k] for k in H2_KINDS})
+    get = lambda k, key: table[k][key] if table[k] else None  # noqa: E731
+    out += [
+        "",
+        "| ratio (medians) | measured | target | |",
+        "|---|---:|---:|---|",
+        ratio_line("h2 / HTTP/1.1 over TLS, events/s", get("h2", "median"), get("h1tls", "median"), 0.8),
+        ratio_line("h2 / plain HTTP/1.1, events/s", get("h2", "median"), get("h1", "median"), 0.8),
+        ratio_line("HTTP/1.1 over TLS / plain, events/s (the cost of TLS)", get("h1tls", "median"),
+                   get("h1", "median"), None),
+        ratio_line("h2 / HTTP/1.1 over TLS, events per server CPU-s", get("h2", "per_cpu_s"),
+                   get("h1tls", "per_cpu_s"), None),
+        "",
+    ]
+    pairs = per_round_ratios(results["h2"], results["h1tls"])
+    if pairs:
+        out += [
+            "h2 / HTTP/1.1 over TLS round by round: "
+            + ", ".join(f"{r:.2f}×" for r in pairs)
+            + f" (median {statistics.median(pairs):.2f}×).",
+            "",
+        ]
+    return "\n".join(out)
+
+
 def main():
     work = Path(sys.argv[1])
     root = Path(__file__).resolve().parent.parent
     meta = json.loads((work / "meta.json").read_text())
+    scenarios = meta.get("scenarios", ["throughput"])
+    if "h2" in scenarios:
+        write_section(root, H2_SECTION, h2_section(work, meta))
+    if "throughput" in scenarios:
+        throughput_section(work, root, meta)
+
+
+def throughput_section(work, root, meta):
     p = meta["params"]
     busy = ", ".join(f"{b}%" for b in meta.get("busy", [])) or "n/a"
 
@@ -384,18 +507,7 @@ def main():
         ]
     out += ["", "![server memory per idle stream](bench/memory.svg)", ""]
 
-    section = "\n".join(out)
-    bench = root / "BENCHMARKS.md"
-    text = bench.read_text()
-    lines = text.split("\n")
-    start = next((k for k, l in enumerate(lines) if l.strip() == SECTION), None)
-    if start is None:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next((k for k in range(start + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
-        tail = "\n".join(lines[end:])
-        text = "\n".join(lines[:start]) + "\n" + section + ("\n" + tail if tail else "")
-    bench.write_text(text.rstrip("\n") + "\n")
+    write_section(root, SECTION, "\n".join(out))
 
     (root / "bench" / "throughput.svg").write_text(bars_svg(
         "Events per second (orpc-load, loopback, median of runs)",
