@@ -10,8 +10,10 @@
 //!
 //! The future owns the handler. Dropping it (an abort from the client, the socket closing, the
 //! server shutting down) drops the handler, which runs its cleanup, and then gives the stream's
-//! place back, so the router's counters see it finished. Sending waits for room in the socket's
-//! queue, so a client that stops reading stops the handlers on its socket, as it does over SSE.
+//! place back, so the router's counters see it finished. An event iterator's handler is polled
+//! only when the socket's [`Outbox`] has room, and each frame it gives is written there at once,
+//! as many per poll of the socket's task as there is room for; so a client that stops reading
+//! stops the handlers on its socket, as it does over SSE.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -20,8 +22,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use actix_web::{HttpMessage, HttpRequest};
-use actix_ws::Session;
-use bytes::Bytes;
 use orpc_protocol::peer::{self, CallId};
 use tracing::Instrument;
 
@@ -31,6 +31,7 @@ use super::super::response::SLOW_POLL;
 use super::super::shutdown::ShutdownSignal;
 use super::super::stats::{StartedStream, StreamTicket};
 use super::super::Router;
+use super::outbox::Outbox;
 use crate::input::PathParams;
 use crate::procedure::Handler;
 use crate::sse::frames::{FrameSource, Sink, Written};
@@ -45,10 +46,10 @@ pub(super) fn start(
     router: &Router,
     req: &HttpRequest,
     request: peer::Request,
-    session: Session,
+    outbox: Outbox,
 ) -> Call {
     let id = request.id.clone();
-    let answer = |error: ORPCError| answer(session.clone(), id.clone(), error);
+    let answer = |error: ORPCError| answer(outbox.clone(), id.clone(), error);
     let Some(route) = router.route_named(&request.name) else {
         return answer(ORPCError::not_found(format!(
             "No procedure named {:?}",
@@ -86,7 +87,7 @@ pub(super) fn start(
                     }
                     Err(error) => out.error_response(&id, &error),
                 }
-                let _ = send(&mut session.clone(), out.take()).await;
+                let _ = outbox.send(&out.take()).await;
             })
         }
         Handler::Stream(handler) => match reserve(&router.policy()) {
@@ -95,7 +96,7 @@ pub(super) fn start(
                 let starting = handler(input, PathParams::new(), req, route.validate_events);
                 let span = tracing::info_span!("stream", procedure = route.name, call = %id);
                 let stream = Stream {
-                    session,
+                    outbox,
                     id,
                     shutdown: router.shutdown_signal(),
                 };
@@ -109,7 +110,7 @@ pub(super) fn start(
 
 /// What an event iterator's call sends with.
 struct Stream {
-    session: Session,
+    outbox: Outbox,
     id: CallId,
     shutdown: Option<Arc<ShutdownSignal>>,
 }
@@ -124,7 +125,7 @@ impl Stream {
         let source = match starting.await {
             Ok(source) => source,
             // The ticket is dropped unstarted: the place is given back, nothing is counted.
-            Err(error) => return send_error(self.session, self.id, error).await,
+            Err(error) => return send_error(self.outbox, self.id, error).await,
         };
         let mut running = Running {
             source: Some(source),
@@ -132,12 +133,17 @@ impl Stream {
             shutdown: self.shutdown.take(),
         };
         out.stream_opened(&self.id);
-        if send(&mut self.session, out.take()).await.is_err() {
+        if self.outbox.send(&out.take()).await.is_err() {
             return;
         }
+        // Room first, then the handler: it is not polled for a frame the socket cannot take. While
+        // there is room and frames are ready, this loop does not yield.
         loop {
+            if self.outbox.room().await.is_err() {
+                return;
+            }
             let last = poll_fn(|cx| running.poll_frame(cx, &mut out, &self.id)).await;
-            if send(&mut self.session, out.take()).await.is_err() || last {
+            if self.outbox.text(&out.take()).is_err() || last {
                 return;
             }
         }
@@ -220,22 +226,12 @@ impl Drop for Running {
 }
 
 /// Answers the call `id` with `error`.
-pub(super) fn answer(session: Session, id: CallId, error: ORPCError) -> Call {
-    Box::pin(send_error(session, id, error))
+pub(super) fn answer(outbox: Outbox, id: CallId, error: ORPCError) -> Call {
+    Box::pin(send_error(outbox, id, error))
 }
 
-async fn send_error(mut session: Session, id: CallId, error: ORPCError) {
+async fn send_error(outbox: Outbox, id: CallId, error: ORPCError) {
     let mut out = peer::Encoder::new();
     out.error_response(&id, &error);
-    let _ = send(&mut session, out.take()).await;
-}
-
-/// Queues one message as a text frame, waiting for room; `Err` once the socket is closed.
-pub(super) async fn send(session: &mut Session, message: Bytes) -> Result<(), actix_ws::Closed> {
-    match bytestring::ByteString::try_from(message) {
-        Ok(text) => session.text(text).await,
-        // Every message is JSON written from Rust strings and checked client JSON, so this does
-        // not happen; were it to, the call gives up rather than send a frame the client rejects.
-        Err(_) => Err(actix_ws::Closed),
-    }
+    let _ = outbox.send(&out.take()).await;
 }

@@ -30,9 +30,7 @@
 use std::time::Duration;
 
 use actix_web::HttpRequest;
-use actix_ws::{
-    AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, ProtocolError, Session,
-};
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, ProtocolError};
 use futures_util::future::{AbortHandle, Abortable};
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
@@ -43,21 +41,22 @@ use tokio::time::Instant;
 
 use super::super::Router;
 use super::call;
+use super::outbox::Outbox;
 
-/// How long a close frame may wait for room in the socket's queue before the socket is dropped.
+/// How long a close frame may wait for room in the socket's outbox before the socket is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Serves one socket until it ends; see the module docs.
 pub(super) async fn serve(
     router: Router,
     req: HttpRequest,
-    session: Session,
+    outbox: Outbox,
     messages: AggregatedMessageStream,
 ) {
     let mut socket = Socket {
         router,
         req,
-        session,
+        outbox,
         in_flight: HashMap::new(),
         calls: FuturesUnordered::new(),
     };
@@ -67,14 +66,14 @@ pub(super) async fn serve(
     socket.in_flight.clear();
     if let Some(reason) = close {
         tracing::debug!(code = ?reason.code, reason = reason.description.as_deref(), "closing a socket");
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.session.close(Some(reason))).await;
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.outbox.close(Some(reason))).await;
     }
 }
 
 struct Socket {
     router: Router,
     req: HttpRequest,
-    session: Session,
+    outbox: Outbox,
     /// The calls in flight, by id, to abort them.
     in_flight: HashMap<CallId, AbortHandle>,
     /// The same calls, polled; each ends with its id, or `None` when it was aborted.
@@ -122,7 +121,7 @@ impl Socket {
                             }
                         }
                         AggregatedMessage::Ping(bytes) => {
-                            let _ = self.session.pong(&bytes).await;
+                            let _ = self.outbox.pong(&bytes).await;
                         }
                         AggregatedMessage::Pong(_) => {}
                         AggregatedMessage::Close(reason) => return reason.or(Some(CloseCode::Normal.into())),
@@ -140,7 +139,7 @@ impl Socket {
                         return Some(close(CloseCode::Away, "keep-alive timed out"));
                     }
                     // A peer that does not read leaves no room for the ping either.
-                    if tokio::time::timeout(every, self.session.ping(b"")).await.is_err() {
+                    if tokio::time::timeout(every, self.outbox.ping(b"")).await.is_err() {
                         return None;
                     }
                 }
@@ -157,7 +156,7 @@ impl Socket {
                     return None;
                 }
                 let id = request.id.clone();
-                let call = call::start(&self.router, &self.req, request, self.session.clone());
+                let call = call::start(&self.router, &self.req, request, self.outbox.clone());
                 self.track(id, call);
             }
             Ok(ClientMessage::Abort(id)) => {
@@ -169,7 +168,7 @@ impl Socket {
             Err(DecodeError::BadRequest { id, reason }) => {
                 if !self.in_flight.contains_key(&id) {
                     let error = ORPCError::bad_request(format!("Malformed request: {reason}"));
-                    let answer = call::answer(self.session.clone(), id.clone(), error);
+                    let answer = call::answer(self.outbox.clone(), id.clone(), error);
                     self.track(id, answer);
                 }
             }

@@ -27,6 +27,7 @@ mod call;
 mod config;
 mod connection;
 mod origin;
+mod outbox;
 
 pub use config::{WebSocketConfig, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_PING_INTERVAL};
 
@@ -49,10 +50,15 @@ pub(crate) fn upgrade(router: &Router, req: &HttpRequest, payload: web::Payload)
             .with_message("The server is shutting down")
             .error_response();
     }
+    // actix-ws reads the client's frames; the frames for the client go through our `Outbox`
+    // instead of its `Session` (see `outbox.rs`), so its body is only kept, never polled.
     let (response, session, messages) = match actix_ws::handle(req, payload) {
         Ok(upgraded) => upgraded,
         Err(error) => return error.error_response(),
     };
+    drop(session);
+    let (response, reader) = response.into_parts();
+    let (outbox, body) = outbox::Outbox::new(reader);
     let limit = settings.max_message_size;
     let messages = messages
         .max_frame_size(limit)
@@ -61,8 +67,8 @@ pub(crate) fn upgrade(router: &Router, req: &HttpRequest, payload: web::Payload)
     actix_web::rt::spawn(connection::serve(
         router.clone(),
         req.clone(),
-        session,
+        outbox,
         messages,
     ));
-    response
+    response.set_body(body).map_into_boxed_body()
 }
