@@ -62,6 +62,16 @@ impl Encoder {
         self.buf.split().freeze()
     }
 
+    /// The bytes written since the last take or clear, to copy out without taking them.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Forgets the bytes written so far, keeping the buffer for the next messages.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+    }
+
     /// Whether `message`, `done` and `value` refuse a payload that holds an integer beyond
     /// 2^53 − 1, as [`sse::Encoder::set_safe_integers`](crate::sse::Encoder::set_safe_integers)
     /// does: such a message fails with [`EncodeError::UnsafeInteger`] and nothing of it is

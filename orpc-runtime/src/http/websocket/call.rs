@@ -136,17 +136,7 @@ impl Stream {
         if self.outbox.send(&out.take()).await.is_err() {
             return;
         }
-        // Room first, then the handler: it is not polled for a frame the socket cannot take. While
-        // there is room and frames are ready, this loop does not yield.
-        loop {
-            if self.outbox.room().await.is_err() {
-                return;
-            }
-            let last = poll_fn(|cx| running.poll_frame(cx, &mut out, &self.id)).await;
-            if self.outbox.text(&out.take()).is_err() || last {
-                return;
-            }
-        }
+        poll_fn(|cx| running.poll_frames(cx, &mut out, &self.id, &self.outbox)).await;
     }
 }
 
@@ -159,27 +149,53 @@ struct Running {
 }
 
 impl Running {
-    /// Encodes the next frame as one message; whether it was the last. After the last, the
-    /// handler is dropped at once, before the message is sent, as the SSE body does.
-    fn poll_frame(
+    /// Writes every frame the handler has ready into `outbox`, each as one message, while the
+    /// outbox has room: room first, so the handler is not polled for a frame the socket cannot
+    /// take. `Ready` once the last frame is written (the handler is dropped at once, before it
+    /// is sent, as the SSE body does) or the socket is closed; `Pending` while the handler or
+    /// the socket has to wait. Like the SSE body's batch, the clock is read and the events are
+    /// counted once per poll, not once per event.
+    fn poll_frames(
         &mut self,
         cx: &mut Context<'_>,
         out: &mut peer::Encoder,
         id: &CallId,
-    ) -> Poll<bool> {
-        let Some(source) = self.source.as_mut() else {
-            return Poll::Ready(true);
-        };
+        outbox: &Outbox,
+    ) -> Poll<()> {
         let started = std::time::Instant::now();
-        let written = match source.as_mut().poll_encode(cx, Sink::Peer(out, id)) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(Some(written)) => written,
-            Poll::Ready(None) => {
-                // A stream of frames that ended without its `done`: the client would wait forever.
-                out.error(id, &ORPCError::internal())
-                    .expect("the error object always serializes");
-                Written::Error
+        let mut events = 0;
+        let mut last = None;
+        let polled = loop {
+            let Some(source) = self.source.as_mut() else {
+                break Poll::Ready(());
+            };
+            match outbox.poll_room(cx) {
+                Poll::Ready(Ok(())) => {}
+                // Closed: the stream is dropped unfinished, which counts a disconnect.
+                Poll::Ready(Err(_)) => break Poll::Ready(()),
+                Poll::Pending => break Poll::Pending,
             }
+            let written = match source.as_mut().poll_encode(cx, Sink::Peer(out, id)) {
+                Poll::Pending => break Poll::Pending,
+                Poll::Ready(Some(written)) => written,
+                Poll::Ready(None) => {
+                    // A stream of frames that ended without its `done`: the client would wait
+                    // forever.
+                    out.error(id, &ORPCError::internal())
+                        .expect("the error object always serializes");
+                    Written::Error
+                }
+            };
+            if written == Written::Message {
+                events += 1;
+                if outbox.text(out.as_bytes()).is_err() {
+                    break Poll::Ready(());
+                }
+                out.clear();
+                continue;
+            }
+            last = Some(written);
+            break Poll::Ready(());
         };
         let took = started.elapsed();
         if took > SLOW_POLL {
@@ -189,25 +205,29 @@ impl Running {
             );
         }
         if let Some(counters) = self.ticket.as_ref().map(StartedStream::counters) {
-            let counter = match written {
-                Written::Message => &counters.events,
-                Written::Error => &counters.errors,
-                Written::Invalid => &counters.validation_failures,
-                Written::Done => return self.end(),
+            if events > 0 {
+                counters.events.fetch_add(events, Ordering::Relaxed);
+            }
+            let ended_badly = match last {
+                Some(Written::Error) => Some(&counters.errors),
+                Some(Written::Invalid) => Some(&counters.validation_failures),
+                _ => None,
             };
-            counter.fetch_add(1, Ordering::Relaxed);
+            if let Some(counter) = ended_badly {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
         }
-        if written == Written::Message {
-            Poll::Ready(false)
-        } else {
-            self.end()
+        if last.is_some() {
+            self.end();
+            let _ = outbox.text(out.as_bytes());
+            out.clear();
         }
+        polled
     }
 
-    fn end(&mut self) -> Poll<bool> {
+    fn end(&mut self) {
         self.source = None;
         self.ticket = None;
-        Poll::Ready(true)
     }
 }
 
