@@ -6,7 +6,7 @@
 //! each message's UTF-8 and copies it into the frame codec's buffer, one by one. Here a call
 //! writes its events as frames straight into the buffer, many per poll of its task, and the body
 //! takes everything written since its last poll as one chunk: per event, one encode and one copy
-//! of the message behind its 2- or 4-byte header.
+//! of the message behind its frame header.
 //!
 //! Guarantees:
 //! - **Room**: a writer waits ([`Outbox::room`]) while [`HIGH_WATER`] bytes or more are waiting,
