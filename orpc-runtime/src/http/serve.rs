@@ -12,7 +12,7 @@ use super::{run_until_signal, watch_disconnects, Router};
 /// only pages of the same origin may open unless [`Router::websocket_config`] allows others).
 /// Prints `listening on http://ADDR` once listening.
 ///
-/// For HTTPS and HTTP/2, see [`serve_tls`] (feature `tls`). For more control (other prefixes,
+/// For HTTPS and HTTP/2, see `serve_tls` (feature `tls`). For more control (other prefixes,
 /// middleware), mount [`Router::rpc`] and
 /// [`Router::openapi`] on your own `App` as the [module docs](super) show.
 ///
