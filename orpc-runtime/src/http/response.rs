@@ -218,26 +218,7 @@ impl SseBody {
                 Poll::Pending => break,
             }
         }
-        let took = started.elapsed();
-        if took > SLOW_POLL {
-            tracing::warn!(
-                took_ms = took.as_millis() as u64,
-                "a handler poll blocked its worker thread; use async I/O or spawn_blocking"
-            );
-        }
-        if let Some(counters) = self.ticket.as_ref().map(StartedStream::counters) {
-            if events > 0 {
-                counters.events.fetch_add(events, Ordering::Relaxed);
-            }
-            let ended_badly = match last {
-                Some(Written::Error) => Some(&counters.errors),
-                Some(Written::Invalid) => Some(&counters.validation_failures),
-                _ => None,
-            };
-            if let Some(counter) = ended_badly {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        account_poll(started, self.ticket.as_ref(), events, last);
         if last.is_some() {
             self.end();
         }
@@ -333,6 +314,38 @@ impl SseBody {
             quiet.as_mut().reset(Instant::now() + every);
         }
         Poll::Ready(Some(chunk))
+    }
+}
+
+/// After one poll of a stream's handler, on SSE or a WebSocket: warns when the poll blocked its
+/// worker thread for longer than [`SLOW_POLL`], and counts the events it wrote and how the
+/// stream ended, if it did.
+pub(crate) fn account_poll(
+    started: std::time::Instant,
+    ticket: Option<&StartedStream>,
+    events: u64,
+    last: Option<Written>,
+) {
+    let took = started.elapsed();
+    if took > SLOW_POLL {
+        tracing::warn!(
+            took_ms = took.as_millis() as u64,
+            "a handler poll blocked its worker thread; use async I/O or spawn_blocking"
+        );
+    }
+    let Some(counters) = ticket.map(StartedStream::counters) else {
+        return;
+    };
+    if events > 0 {
+        counters.events.fetch_add(events, Ordering::Relaxed);
+    }
+    let ended_badly = match last {
+        Some(Written::Error) => Some(&counters.errors),
+        Some(Written::Invalid) => Some(&counters.validation_failures),
+        _ => None,
+    };
+    if let Some(counter) = ended_badly {
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 }
 

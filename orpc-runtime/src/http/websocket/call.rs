@@ -27,7 +27,7 @@ use tracing::Instrument;
 
 use super::super::event_stream::reserve;
 use super::super::input::decode_body;
-use super::super::response::SLOW_POLL;
+use super::super::response::account_poll;
 use super::super::shutdown::ShutdownSignal;
 use super::super::stats::{StartedStream, StreamTicket};
 use super::super::Router;
@@ -197,26 +197,7 @@ impl Running {
             last = Some(written);
             break Poll::Ready(());
         };
-        let took = started.elapsed();
-        if took > SLOW_POLL {
-            tracing::warn!(
-                took_ms = took.as_millis() as u64,
-                "a handler poll blocked its worker thread; use async I/O or spawn_blocking"
-            );
-        }
-        if let Some(counters) = self.ticket.as_ref().map(StartedStream::counters) {
-            if events > 0 {
-                counters.events.fetch_add(events, Ordering::Relaxed);
-            }
-            let ended_badly = match last {
-                Some(Written::Error) => Some(&counters.errors),
-                Some(Written::Invalid) => Some(&counters.validation_failures),
-                _ => None,
-            };
-            if let Some(counter) = ended_badly {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        account_poll(started, self.ticket.as_ref(), events, last);
         if last.is_some() {
             self.end();
             let _ = outbox.text(out.as_bytes());
