@@ -40,6 +40,18 @@ pub enum Error {
         /// What is wrong with it.
         reason: Arc<str>,
     },
+    /// A publish with [`Durability::Replicas`](crate::Durability::Replicas) reached the master,
+    /// which stored the message as `id` and sent it to subscribers, but fewer replicas than
+    /// required confirmed it in time: a failover may lose it. Publishing it again stores it
+    /// twice.
+    NotReplicated {
+        /// The id the master gave the message.
+        id: MessageId,
+        /// How many replicas confirmed it.
+        replicas: u32,
+        /// How many were required.
+        required: u32,
+    },
 }
 
 impl Error {
@@ -85,6 +97,15 @@ impl fmt::Display for Error {
             Error::InvalidPayload { id: None, reason } => {
                 write!(f, "the payload is not in the channel's format: {reason}")
             }
+            Error::NotReplicated {
+                id,
+                replicas,
+                required,
+            } => write!(
+                f,
+                "the message {id} is stored on the master, but only {replicas} of the {required} \
+                 required replicas confirmed it in time; a failover may lose it"
+            ),
         }
     }
 }

@@ -85,7 +85,7 @@ pub use id::MessageId;
 pub use memory::InMemory;
 pub use message::Message;
 pub use pubsub::PubSub;
-pub use redis_streams::{orpc_payload, Redis, RedisConfig, RedisFormat};
+pub use redis_streams::{orpc_payload, Durability, Redis, RedisConfig, RedisFormat};
 pub use retention::Retention;
 pub use settings::Settings;
 pub use subscription::Subscription;

@@ -11,7 +11,9 @@ mod support;
 
 use std::time::Duration;
 
-use orpc_pubsub::{Error, Gap, GapKind, GapPolicy, PubSub, RedisConfig, Subscription};
+use orpc_pubsub::{
+    Durability, Error, Gap, GapKind, GapPolicy, PubSub, RedisConfig, Settings, Subscription,
+};
 use support::{
     next_text, next_within, quiet_for, redis_or_skip, redis_pubsub, redis_pubsub_with, settings,
     unique, Proxy,
@@ -225,4 +227,161 @@ async fn a_long_redis_outage_ends_subscribers_who_then_resume_without_loss() {
         }
     }
     panic!("never resumed after Redis came back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_holds_two_connections_whatever_its_number_of_channels() {
+    let Some(url) =
+        redis_or_skip("a_process_holds_two_connections_whatever_its_number_of_channels").await
+    else {
+        return;
+    };
+    let proxy = Proxy::start(&url).await;
+    let (pubsub, redis) = redis_pubsub_with(
+        &proxy.url(),
+        settings(1000, GapPolicy::Error),
+        RedisConfig::default(),
+    )
+    .await;
+    let channels: Vec<String> = (0..300).map(|i| unique(&format!("many-{i}"))).collect();
+    let mut subscriptions = Vec::new();
+    for channel in &channels {
+        subscriptions.push(pubsub.subscribe(channel, None).await.unwrap());
+    }
+    assert_eq!(redis.active_readers(), 300);
+    for (i, channel) in channels.iter().enumerate() {
+        pubsub.publish(channel, i.to_string()).await.unwrap();
+    }
+    for (i, subscription) in subscriptions.iter_mut().enumerate() {
+        assert_eq!(next_text(subscription).await.1, i.to_string());
+    }
+    // Commands and notifications: one connection each, not one per channel.
+    assert_eq!(proxy.connections(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_arrive_by_notification_also_after_the_notifications_were_cut() {
+    let Some(url) =
+        redis_or_skip("messages_arrive_by_notification_also_after_the_notifications_were_cut")
+            .await
+    else {
+        return;
+    };
+    let proxy = Proxy::start(&url).await;
+    // Readers poll only once a minute: anything sooner came by notification.
+    let config = RedisConfig {
+        block: Duration::from_secs(60),
+        reconnect_grace: Duration::from_secs(30),
+        ..RedisConfig::default()
+    };
+    let (through_proxy, _) =
+        redis_pubsub_with(&proxy.url(), settings(1000, GapPolicy::Error), config).await;
+    let (direct, _) = redis_pubsub(&url, settings(1000, GapPolicy::Error)).await;
+    let channel = unique("notified");
+    let mut subscription = through_proxy.subscribe(&channel, None).await.unwrap();
+    direct.publish(&channel, "0").await.unwrap();
+    let item = next_within(&mut subscription, Duration::from_secs(5)).await;
+    assert!(
+        matches!(&item, Some(Ok(m)) if m.payload().as_ref() == b"0"),
+        "{item:?}"
+    );
+
+    // Both connections drop. What is published meanwhile, and after the notifications are
+    // subscribed again, arrives well before the next poll.
+    proxy.cut();
+    direct.publish(&channel, "1").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.restore();
+    let item = next_within(&mut subscription, Duration::from_secs(10)).await;
+    assert!(
+        matches!(&item, Some(Ok(m)) if m.payload().as_ref() == b"1"),
+        "{item:?}"
+    );
+    // Resubscribed: a later publish wakes the reader at once again.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    direct.publish(&channel, "2").await.unwrap();
+    let item = next_within(&mut subscription, Duration::from_secs(5)).await;
+    assert!(
+        matches!(&item, Some(Ok(m)) if m.payload().as_ref() == b"2"),
+        "{item:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_rolled_back_under_the_reader_goes_on_without_a_gap_or_a_repeat() {
+    let Some(url) =
+        redis_or_skip("a_stream_rolled_back_under_the_reader_goes_on_without_a_gap_or_a_repeat")
+            .await
+    else {
+        return;
+    };
+    let (pubsub, _) = redis_pubsub(&url, settings(1000, GapPolicy::Error)).await;
+    let channel = unique("rolled-back");
+    let mut live = pubsub.subscribe(&channel, None).await.unwrap();
+    let first = pubsub.publish(&channel, "a").await.unwrap();
+    pubsub.publish(&channel, "b").await.unwrap();
+    assert_eq!(next_text(&mut live).await.1, "a");
+    assert_eq!(next_text(&mut live).await.1, "b");
+
+    // What a failover to a replica that had only received "a" leaves: the stream ends at "a".
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("{}{channel}", RedisConfig::default().key_prefix);
+    redis::pipe()
+        .cmd("DEL")
+        .arg(&key)
+        .cmd("XADD")
+        .arg(&key)
+        .arg(first.to_string())
+        .arg("p")
+        .arg("a")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    pubsub.publish(&channel, "c").await.unwrap();
+
+    // No gap (nothing unseen is missing), no "a" again: "c" is next.
+    let item = next_within(&mut live, Duration::from_secs(10)).await;
+    assert!(
+        matches!(&item, Some(Ok(m)) if m.payload().as_ref() == b"c"),
+        "{item:?}"
+    );
+    assert!(quiet_for(&mut live, Duration::from_millis(300)).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_that_replicas_do_not_confirm_says_so_with_its_id() {
+    let Some(url) =
+        redis_or_skip("a_publish_that_replicas_do_not_confirm_says_so_with_its_id").await
+    else {
+        return;
+    };
+    // The tests' Redis has no replica, so none can confirm.
+    let config = RedisConfig {
+        durability: Durability::replicas(1, Duration::from_millis(50)),
+        ..RedisConfig::default()
+    };
+    let (pubsub, _) = redis_pubsub_with(&url, settings(1000, GapPolicy::Error), config).await;
+    let channel = unique("not-replicated");
+    let mut live = pubsub.subscribe(&channel, None).await.unwrap();
+    let published = pubsub.publish(&channel, "x").await;
+    let Err(Error::NotReplicated {
+        id,
+        replicas: 0,
+        required: 1,
+    }) = published
+    else {
+        panic!("{published:?}");
+    };
+    // The master stored it under that id and its subscribers get it.
+    let (message, text) = next_text(&mut live).await;
+    assert_eq!((message.id(), text.as_str()), (id, "x"));
+
+    let zero = RedisConfig {
+        durability: Durability::replicas(0, Duration::from_millis(50)),
+        ..RedisConfig::default()
+    };
+    let refused = orpc_pubsub::Redis::connect(&url, Settings::default(), zero).await;
+    assert!(matches!(refused, Err(Error::Config(_))), "{refused:?}");
 }

@@ -10,8 +10,14 @@
 //!   command of the process concurrently, so no pool is needed).
 //! - **Replay**: the same script-per-step approach reads `XRANGE` pages together with the
 //!   stream's `max-deleted-entry-id`, which makes the gap check exact (see `script.rs`).
-//! - **Live**: one reader per active channel per process, fanning out to local subscribers
-//!   (see `reader.rs`).
+//! - **Live**: each publish also announces the new entry on the stream's key (pub/sub); one
+//!   reader per active channel per process wakes on it, reads the stream and fans out to local
+//!   subscribers (see `reader.rs`). A process holds two connections (per node, on a cluster):
+//!   commands and notifications, whatever its numbers of channels and subscribers.
+//! - **Cluster**: [`Redis::connect_cluster`] follows a Redis Cluster's redirects and failovers.
+//!   Every command touches one key, the channel's stream, so no hash tags are needed, and key
+//!   names are the same as on one Redis. [`Durability`] says when a publish counts as done, and
+//!   what a failover can lose.
 //! - **Timeouts**: every command is bounded by [`RedisConfig::command_timeout`]; nothing waits
 //!   on Redis forever.
 //!
@@ -28,7 +34,7 @@
 //! | entry | field `p`: the payload's bytes | field `data`: oRPC's serialized payload, `{"json", "meta", "eventMeta"}` (see `orpc.rs`) |
 //! | payload | any bytes | oRPC's serialized payload ([`orpc_payload`]), checked on publish |
 //! | `retry`, comments | not carried | carried ([`Message::event_meta`](crate::Message::event_meta)) |
-//! | notification | none: readers block on the stream | `PUBLISH` on the key, for oRPC's subscribers |
+//! | notification | `PUBLISH` of the id on the key (`SPUBLISH` on a cluster) | `PUBLISH` of the entry on the key, for oRPC's subscribers |
 //! | retention | count and age, enforced exactly by `XDEL`, also on read | age (`resumeRetentionSeconds` = [`Retention::max_age`](crate::Retention::max_age)) and count by `XTRIM ~`/`MAXLEN ~` on publish, at least that much kept; the key expires after twice the age without a publish |
 //! | gap check on resume | exact | reported whenever the last id is no longer retained, even if nothing after it was dropped |
 //! | gap check of the live feed | exact | exact while the stream exists (it counts entries); an expired stream is taken as "nothing more" |
@@ -46,6 +52,7 @@
 //! trimmed or expired; at most `maxBufferedEvents` (default 100) unread events per iterator, the
 //! oldest dropped in silence.
 
+mod connection;
 mod orpc;
 mod reader;
 mod script;
@@ -58,8 +65,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::{BoxFuture, FutureExt};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use self::connection::{Connection, Notifier, Target};
 use self::script::{End, Scripts, Window};
 use crate::backend::{Backend, LiveFeed, Page};
 use crate::{Error, GapKind, MessageId, Retention, Settings};
@@ -71,8 +78,9 @@ pub use self::orpc::orpc_payload;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RedisFormat {
-    /// This crate's own: any payload bytes, exact retention and gap checks, no notifications. The
-    /// better choice when only this crate reads and writes the channels.
+    /// This crate's own: any payload bytes, exact retention and gap checks, notifications that
+    /// carry only the new id. The better choice when only this crate reads and writes the
+    /// channels.
     #[default]
     Native,
     /// oRPC's `IORedisPublisher` with resume enabled: payloads are oRPC's serialized payloads
@@ -104,10 +112,67 @@ pub struct RedisConfig {
     /// How long a channel's reader keeps retrying a lost Redis, its subscribers waiting, before
     /// it ends them with [`Error::Unavailable`]. Default 10 s.
     pub reconnect_grace: Duration,
-    /// How long one blocking read waits for new entries before it is sent again. Default 5 s.
+    /// How long a channel's reader waits for a notification of new entries before it reads
+    /// the stream anyway. A notification lost with a dropped connection delays messages by at
+    /// most this much. Default 5 s.
     pub block: Duration,
     /// How messages are stored and announced. Default [`RedisFormat::Native`].
     pub format: RedisFormat,
+    /// When a publish counts as done. Default [`Durability::Master`].
+    pub durability: Durability,
+}
+
+/// When [`PubSub::publish`](crate::PubSub::publish) on Redis returns `Ok`.
+///
+/// Redis replicates asynchronously: a master acknowledges a write before its replicas have it.
+/// If the master then fails and a replica that lacks the write is promoted (as Redis Cluster or
+/// Sentinel do), the write is gone. Redis' documentation of replication and of the cluster
+/// specification states this plainly, and so does this type:
+///
+/// - With [`Durability::Master`], a message acknowledged in the last moments before a master
+///   fails (usually well under a second of writes: what its replicas had not yet received) can be
+///   lost at the failover. Subscribers that were reading from that master may already have
+///   received it; a client that resumes after such an id on another instance is told of an
+///   unknown gap.
+/// - With [`Durability::Replicas`], a publish returns once `count` replicas have the message
+///   (Redis' `WAIT`), so a failover that promotes one of them keeps it. With one replica per
+///   master (the usual cluster layout) and `count: 1`, every acknowledged message survives the
+///   failure of its master. `WAIT` does not make Redis strongly consistent: a replica that did not
+///   confirm can still be promoted by hand, or a network partition can leave two masters for a
+///   while. A publish whose replicas do not confirm in time fails with
+///   [`Error::NotReplicated`], which names the id the message was stored under.
+///
+/// ```
+/// use std::time::Duration;
+/// use orpc_pubsub::{Durability, RedisConfig};
+///
+/// let config = RedisConfig {
+///     durability: Durability::replicas(1, Duration::from_millis(500)),
+///     ..RedisConfig::default()
+/// };
+/// assert!(matches!(config.durability, Durability::Replicas { count: 1, .. }));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Durability {
+    /// Done when the master has the message. The default, and the fastest.
+    #[default]
+    Master,
+    /// Done when the master and `count` of its replicas have the message, waiting at most
+    /// `timeout`, which must be shorter than [`RedisConfig::command_timeout`].
+    Replicas {
+        /// How many replicas must confirm; at least 1.
+        count: u32,
+        /// How long to wait for them.
+        timeout: Duration,
+    },
+}
+
+impl Durability {
+    /// [`Durability::Replicas`] with `count` replicas within `timeout`.
+    pub fn replicas(count: u32, timeout: Duration) -> Self {
+        Durability::Replicas { count, timeout }
+    }
 }
 
 impl Default for RedisConfig {
@@ -118,6 +183,7 @@ impl Default for RedisConfig {
             reconnect_grace: Duration::from_secs(10),
             block: Duration::from_secs(5),
             format: RedisFormat::Native,
+            durability: Durability::Master,
         }
     }
 }
@@ -182,13 +248,16 @@ pub struct Redis {
 }
 
 struct Inner {
-    client: redis::Client,
-    conn: ConnectionManager,
+    conn: Connection,
+    notifier: Arc<Notifier>,
+    /// The command that announces a new entry: `PUBLISH`, or `SPUBLISH` for the native format
+    /// on a cluster.
+    notify: &'static str,
     scripts: Scripts,
     retention: Retention,
     buffer: usize,
     config: RedisConfig,
-    /// Where readers run: the runtime the connection manager's own task runs on.
+    /// Where readers run: the runtime the connections' own tasks run on.
     runtime: tokio::runtime::Handle,
     readers: reader::Readers,
     serial: AtomicU64,
@@ -200,6 +269,46 @@ impl Redis {
     /// the channels' readers from then on.
     pub async fn connect(
         url: &str,
+        settings: Settings,
+        config: RedisConfig,
+    ) -> Result<Self, Error> {
+        Self::open(Target::Single(url), settings, config).await
+    }
+
+    /// Connects to a Redis Cluster through any of its nodes (`redis://host:port` each; one is
+    /// enough, more help when some are down). Commands follow the cluster's `MOVED` and `ASK`
+    /// redirects and its failovers; each channel is one key, so channels spread over the
+    /// cluster's masters by their hash slots (a channel named with a `{hash tag}` is placed by
+    /// the tag, as Redis places any key). Key names and formats are those of [`connect`], so a
+    /// deployment's data moves between one Redis and a cluster as it is.
+    ///
+    /// [`connect`]: Self::connect
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), orpc_pubsub::Error> {
+    /// use std::time::Duration;
+    /// use orpc_pubsub::{Durability, PubSub, Redis, RedisConfig, Settings};
+    ///
+    /// let nodes = ["redis://10.0.0.1:7000".to_owned(), "redis://10.0.0.2:7000".to_owned()];
+    /// let config = RedisConfig {
+    ///     durability: Durability::replicas(1, Duration::from_millis(500)),
+    ///     ..RedisConfig::default()
+    /// };
+    /// let redis = Redis::connect_cluster(&nodes, Settings::default(), config).await?;
+    /// let pubsub = PubSub::new(redis, Settings::default().gap_policy());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect_cluster(
+        nodes: &[String],
+        settings: Settings,
+        config: RedisConfig,
+    ) -> Result<Self, Error> {
+        Self::open(Target::Cluster(nodes), settings, config).await
+    }
+
+    async fn open(
+        target: Target<'_>,
         settings: Settings,
         config: RedisConfig,
     ) -> Result<Self, Error> {
@@ -215,22 +324,24 @@ impl Redis {
                     .into(),
             ));
         }
-        let client =
-            redis::Client::open(url).map_err(|err| Error::Config(err.to_string().into()))?;
-        let manager = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(config.command_timeout))
-            .set_response_timeout(Some(config.command_timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_secs(1));
-        let connecting = ConnectionManager::new_with_config(client.clone(), manager);
-        let conn = tokio::time::timeout(config.command_timeout * 3, connecting)
-            .await
-            .map_err(|_| Error::unavailable("connecting to Redis timed out"))?
-            .map_err(Error::unavailable)?;
+        if let Durability::Replicas { count, timeout } = config.durability {
+            if count == 0 || timeout.is_zero() || timeout >= config.command_timeout {
+                return Err(Error::Config(
+                    "Durability::Replicas needs at least one replica and a timeout above zero \
+                     and below the command timeout"
+                        .into(),
+                ));
+            }
+        }
+        // Native notifications stay on their stream's shard in a cluster; oRPC's subscribers
+        // listen with plain SUBSCRIBE, which only PUBLISH reaches.
+        let sharded = matches!(target, Target::Cluster(_)) && config.format == RedisFormat::Native;
+        let connections = connection::connect(target, &config, sharded).await?;
         Ok(Redis {
             inner: Arc::new(Inner {
-                client,
-                conn,
+                conn: connections.commands,
+                notifier: connections.notifier,
+                notify: if sharded { "SPUBLISH" } else { "PUBLISH" },
                 scripts: Scripts::new(config.format),
                 retention,
                 buffer: settings.buffer_len(),
@@ -290,6 +401,17 @@ impl Inner {
         end: Option<End>,
         limit: usize,
     ) -> Result<Page, Error> {
+        Ok(self.page_within(key, after, end, limit).await?.0)
+    }
+
+    /// [`page`](Self::page), and the stream's oldest entry and last generated id.
+    async fn page_within(
+        &self,
+        key: &[u8],
+        after: Option<MessageId>,
+        end: Option<End>,
+        limit: usize,
+    ) -> Result<(Page, Bounds), Error> {
         let (start, end) = match after.map(|after| after.successor()) {
             None => (None, end),
             Some(Some(next)) => (Some(next), end),
@@ -302,12 +424,26 @@ impl Inner {
             RedisFormat::OrpcCompatible => classify_trimmed(after, &window),
         };
         let more = window.entries.len() >= limit;
-        Ok(Page {
+        let bounds = Bounds {
+            first: window.first,
+            last_generated: window.last_generated,
+        };
+        let page = Page {
             messages: window.entries,
             more,
             gap,
-        })
+        };
+        Ok((page, bounds))
     }
+}
+
+/// Where a stream began and ended when a page of it was read.
+#[derive(Clone, Copy, Debug)]
+struct Bounds {
+    /// The oldest entry, `None` when the stream was empty or gone.
+    first: Option<MessageId>,
+    /// The last id Redis generated for it.
+    last_generated: Option<MessageId>,
 }
 
 /// Whether the entries after `after` are complete in what `WINDOW` saw.
@@ -366,9 +502,14 @@ impl Backend for Redis {
                 }
             };
             let mut conn = inner.conn.clone();
-            let publishing = inner
-                .scripts
-                .publish(&mut conn, &key, stored, inner.retention);
+            let publishing = inner.scripts.publish(
+                &mut conn,
+                &key,
+                stored,
+                inner.retention,
+                inner.notify,
+                inner.config.durability,
+            );
             tokio::time::timeout(inner.config.command_timeout, publishing)
                 .await
                 .map_err(|_| Error::unavailable("Redis did not answer in time"))?

@@ -1,11 +1,11 @@
 //! One reader per channel per process: the Redis side of the live feed.
 //!
 //! However many local subscribers a channel has, this process reads it from Redis once: a task
-//! waits on `XREAD BLOCK` on a connection of its own (a blocking read would stall every other
-//! command of a shared connection), then reads what arrived with the atomic `WINDOW` script on
-//! the shared connection and sends it into the channel's broadcast ring, from which every local
-//! subscription receives. Redis connections therefore grow with active channels, not with
-//! subscribers: 10,000 subscribers of one channel cost one blocking connection.
+//! waits for the notification each publish sends on the stream's key (see `connection.rs`), then
+//! reads what arrived with the atomic `WINDOW` script on the shared command connection and sends
+//! it into the channel's broadcast ring, from which every local subscription receives. A reader
+//! holds no connection of its own: a process has one command connection and one notification
+//! connection (per node, on a cluster), whatever its numbers of channels and subscribers.
 //!
 //! - **Start and seam.** The reader starts at the stream's last generated id, read before the
 //!   first subscriber joins. The reader's cursor (the last id it sent) is updated under the same
@@ -18,6 +18,14 @@
 //!   [`block`](super::RedisConfig::block) period, whichever comes first. One case cannot be seen:
 //!   a new stream whose first entry has, by chance, exactly the id the reader last sent (the same
 //!   millisecond); its entries up to the next one are then taken as already sent.
+//! - **Roll-back.** A cursor the stream no longer has, that retention did not delete, while
+//!   the stream still has entries from before it, was rolled back with the newest entries: a
+//!   failover promoted a replica that had not received them (see
+//!   [`Durability`](super::Durability)). The reader goes on after the cursor, reporting no gap,
+//!   since nothing its subscribers have not seen is missing. Entries the new master adds get
+//!   later ids (they are made from its clock, and a failover takes over a second); if its clock
+//!   were behind the old master's by more than that, subscribers would skip those with ids at
+//!   or before the last one they received.
 //! - **Gaps in the oRPC-compatible format.** oRPC's publishers trim with `XTRIM`, which leaves no
 //!   `max-deleted-entry-id` behind, and its streams expire when idle, so there the reader counts:
 //!   it notes the stream's `entries-added` each time it has read to the newest entry, and when
@@ -26,27 +34,26 @@
 //!   after twice the retention age without a publish, as oRPC's do) is taken as "nothing more",
 //!   not as a gap: its entries were all read, unless the reader was away from Redis for longer
 //!   than the stream lived, which it cannot tell.
-//! - **Redis going away.** On any error the reader drops its connection and retries with
-//!   backoff from its cursor, so subscribers lose nothing Redis still retains. If Redis stays
+//! - **Redis going away.** On any error the reader retries with backoff from its cursor, so
+//!   subscribers lose nothing Redis still retains. If Redis stays
 //!   away longer than [`RedisConfig::reconnect_grace`](super::RedisConfig::reconnect_grace),
 //!   every subscriber is ended with [`Error::Unavailable`] and the reader stops; clients then
 //!   reconnect, possibly to another instance, and resume from retention.
 //! - **Drop.** The reader stops as soon as the last subscription holding it is dropped: its
-//!   task is aborted where it waits, which closes its connection and so unblocks Redis.
+//!   task is aborted where it waits, and the channel is unsubscribed from notifications.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::AsyncConnectionConfig;
 use tokio::sync::broadcast;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
+use super::connection::Subscribed;
 use super::script::End;
-use super::{Inner, RedisFormat};
+use super::{Bounds, Inner, RedisFormat};
 use crate::backend::{FeedItem, LiveFeed};
 use crate::{Error, GapKind, Message, MessageId};
 
@@ -90,6 +97,14 @@ impl Feed {
             }
             state.cursor = Some(message.id());
             let _ = self.sender.send(FeedItem::Message(message));
+        }
+    }
+
+    /// Moves the cursor back from `from` to `to`, unless it has moved meanwhile.
+    fn rewind(&self, from: MessageId, to: MessageId) {
+        let mut state = self.state();
+        if state.cursor == Some(from) {
+            state.cursor = Some(to);
         }
     }
 
@@ -252,43 +267,45 @@ impl Count {
     }
 }
 
-/// The reader task: catch up, wait, repeat; reconnect on errors within the grace period.
+/// The reader task: subscribe to the channel's notifications, then catch up, wait, repeat;
+/// reconnect on errors within the grace period.
 async fn run(inner: Arc<Inner>, feed: Arc<Feed>, key: Vec<u8>, mut count: Count) {
-    let mut blocking: Option<MultiplexedConnection> = None;
-    let mut behind = true;
+    let mut subscribed: Option<Subscribed> = None;
     let mut failing_since: Option<Instant> = None;
     let mut backoff = MIN_BACKOFF;
     loop {
         let step = async {
-            if behind {
-                match inner.config.format {
-                    RedisFormat::Native => catch_up(&inner, &feed, &key).await?,
-                    RedisFormat::OrpcCompatible => {
-                        catch_up_counting(&inner, &feed, &key, &mut count).await?
-                    }
+            // Subscribed before reading, so that nothing published after the read goes
+            // unannounced.
+            let subscribed = match &subscribed {
+                Some(subscribed) => subscribed,
+                None => subscribed.insert(
+                    inner
+                        .notifier
+                        .subscribe(&key, inner.runtime.clone())
+                        .await?,
+                ),
+            };
+            match inner.config.format {
+                RedisFormat::Native => catch_up(&inner, &feed, &key).await?,
+                RedisFormat::OrpcCompatible => {
+                    catch_up_counting(&inner, &feed, &key, &mut count).await?
                 }
             }
-            let conn = match &mut blocking {
-                Some(conn) => conn,
-                None => blocking.insert(connect(&inner).await?),
-            };
-            let cursor = feed.state().cursor;
-            wait_for_entries(&inner, conn, &key, cursor).await
+            // Read after every wait, also when it timed out with nothing new: a stream that
+            // lost its history (deleted, a Redis restarted empty) may have new entries at or
+            // before the cursor, and a notification may have been lost with its connection.
+            subscribed.wait(inner.config.block).await;
+            Ok::<(), Error>(())
         };
         match step.await {
-            Ok(_) => {
-                // Read after every wait, also when it timed out with nothing new: a stream that
-                // lost its history (deleted, a Redis restarted empty) may have new entries at or
-                // before the cursor, which `XREAD` does not report, and the read's check does.
-                behind = true;
+            Ok(()) => {
                 if failing_since.take().is_some() {
                     tracing::info!("a pub/sub reader is connected to Redis again");
                 }
                 backoff = MIN_BACKOFF;
             }
             Err(err) => {
-                blocking = None;
-                behind = true;
                 let since = *failing_since.get_or_insert_with(Instant::now);
                 if since.elapsed() >= inner.config.reconnect_grace {
                     tracing::warn!(%err, "a pub/sub reader gave up on Redis; ending its subscribers");
@@ -307,16 +324,29 @@ async fn run(inner: Arc<Inner>, feed: Arc<Feed>, key: Vec<u8>, mut count: Count)
 async fn catch_up(inner: &Inner, feed: &Feed, key: &[u8]) -> Result<(), Error> {
     loop {
         let cursor = feed.state().cursor;
-        let page = inner.page(key, cursor, Some(End::Newest), BATCH).await?;
-        match page.gap {
-            Some(GapKind::Unknown) => {
+        let (page, bounds) = inner
+            .page_within(key, cursor, Some(End::Newest), BATCH)
+            .await?;
+        match (page.gap, cursor) {
+            (Some(GapKind::Unknown), Some(cursor)) if rolled_back(cursor, bounds) => {
+                tracing::warn!(
+                    sent = %cursor,
+                    "a pub/sub channel's stream lost entries its subscribers had received (a \
+                     failover to a replica that lacked them?); reading on after them"
+                );
+                // Moved to an id the stream has, so that the next read finds its place.
+                if let Some(last) = bounds.last_generated.filter(|last| *last < cursor) {
+                    feed.rewind(cursor, last);
+                }
+            }
+            (Some(GapKind::Unknown), _) => {
                 // The stream lost its history (a flushed or restarted Redis): say so, then
                 // start again from its oldest entry.
                 feed.announce_gap(GapKind::Unknown);
                 continue;
             }
-            Some(kind) => feed.announce_gap(kind),
-            None => {}
+            (Some(kind), _) => feed.announce_gap(kind),
+            (None, _) => {}
         }
         let more = page.more;
         feed.send(page.messages);
@@ -324,6 +354,15 @@ async fn catch_up(inner: &Inner, feed: &Feed, key: &[u8]) -> Result<(), Error> {
             return Ok(());
         }
     }
+}
+
+/// Whether a cursor the stream does not know, and that retention did not delete, was rolled
+/// back with the newest entries of the stream, rather than lost with all of its history: the
+/// stream still has entries from before it. That is what a failover to a replica that had not
+/// received the newest entries leaves (or a Redis restarted from a slightly old snapshot). Its
+/// entries up to the cursor are those the reader sent before; those after it are new.
+fn rolled_back(cursor: MessageId, bounds: Bounds) -> bool {
+    bounds.first.is_some_and(|first| first < cursor)
 }
 
 /// [`catch_up`] for oRPC-compatible streams: gaps found by counting (see the module docs).
@@ -356,44 +395,6 @@ async fn catch_up_counting(
             return Ok(());
         }
     }
-}
-
-async fn connect(inner: &Inner) -> Result<MultiplexedConnection, Error> {
-    let timeout = inner.config.command_timeout;
-    let config = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(timeout))
-        .set_response_timeout(Some(inner.config.block + timeout));
-    let connecting = inner
-        .client
-        .get_multiplexed_async_connection_with_config(&config);
-    tokio::time::timeout(timeout * 2, connecting)
-        .await
-        .map_err(|_| Error::unavailable("connecting to Redis timed out"))?
-        .map_err(Error::unavailable)
-}
-
-/// Blocks until the stream has an entry after `cursor`, or the block time passes; returns
-/// whether one arrived. The entry itself is read by `catch_up`, atomically with the gap check.
-async fn wait_for_entries(
-    inner: &Inner,
-    conn: &mut MultiplexedConnection,
-    key: &[u8],
-    cursor: Option<MessageId>,
-) -> Result<bool, Error> {
-    let cursor = cursor.map_or_else(|| "0-0".to_owned(), |id| id.to_string());
-    let block_ms = u64::try_from(inner.config.block.as_millis()).unwrap_or(u64::MAX);
-    let reply: redis::Value = redis::cmd("XREAD")
-        .arg("BLOCK")
-        .arg(block_ms.max(1))
-        .arg("COUNT")
-        .arg(1)
-        .arg("STREAMS")
-        .arg(key)
-        .arg(cursor)
-        .query_async(conn)
-        .await
-        .map_err(Error::unavailable)?;
-    Ok(!matches!(reply, redis::Value::Nil))
 }
 
 #[cfg(test)]

@@ -25,10 +25,10 @@
 
 use bytes::Bytes;
 use redis::aio::ConnectionLike;
-use redis::Value;
+use redis::{ErrorKind, ServerErrorKind, Value};
 
 use super::orpc;
-use crate::{Error, Message, MessageId, RedisFormat, Retention};
+use crate::{Durability, Error, Message, MessageId, RedisFormat, Retention};
 
 /// Deletes what retention no longer keeps from `key`: beyond `max_len` entries, and older
 /// than `age_ms` (0: no limit). Each pass deletes at most 1000 ids (Lua's `unpack` has a
@@ -69,10 +69,13 @@ local function retain(key, max_len, age_ms)
 end
 ";
 
-/// `KEYS[1]`: the stream; `ARGV`: payload, max length, max age in ms (0: none).
+/// `KEYS[1]`: the stream; `ARGV`: payload, max length, max age in ms (0: none), (unused),
+/// the notification's command: `PUBLISH`, or `SPUBLISH` on a cluster. The notification, on the
+/// stream's key, carries the new id and wakes the readers subscribed to it (`connection.rs`).
 const PUBLISH: &str = r"
 local id = redis.call('XADD', KEYS[1], '*', 'p', ARGV[1])
 retain(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+redis.call(ARGV[5], KEYS[1], id)
 return id
 ";
 
@@ -195,26 +198,71 @@ impl Scripts {
         }
     }
 
+    /// Appends `payload` and announces it with `notify` (`PUBLISH` or `SPUBLISH`); with
+    /// [`Durability::Replicas`], also waits, in the same pipeline on the same connection, until
+    /// that many replicas have it.
     pub async fn publish(
         &self,
         conn: &mut impl ConnectionLike,
         key: &[u8],
         payload: &[u8],
         retention: Retention,
+        notify: &str,
+        durability: Durability,
     ) -> Result<MessageId, Error> {
-        let reply: Value = self
-            .publish
-            .key(key)
+        let age = age_ms(&retention);
+        let Durability::Replicas { count, timeout } = durability else {
+            let reply: Value = self
+                .publish
+                .key(key)
+                .arg(payload)
+                .arg(retention.max_len())
+                .arg(age)
+                .arg(age.saturating_mul(2))
+                .arg(notify)
+                .invoke_async(conn)
+                .await
+                .map_err(Error::unavailable)?;
+            return published_id(&reply);
+        };
+        // `WAIT` counts the replicas that have every write this connection sent before it, so it
+        // goes in one pipeline with the script: the pipeline is written at once to the node the
+        // script's key is on, and no reconnection can come between the two.
+        let mut pipe = redis::pipe();
+        pipe.cmd("EVALSHA")
+            .arg(self.publish.get_hash())
+            .arg(1)
+            .arg(key)
             .arg(payload)
             .arg(retention.max_len())
-            .arg(age_ms(&retention))
-            .arg(age_ms(&retention).saturating_mul(2))
-            .invoke_async(conn)
-            .await
-            .map_err(Error::unavailable)?;
-        text(&reply)
-            .and_then(MessageId::parse_stream)
-            .ok_or_else(|| unexpected("XADD"))
+            .arg(age)
+            .arg(age.saturating_mul(2))
+            .arg(notify);
+        let timeout_ms = u64::try_from(timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        pipe.cmd("WAIT").arg(count).arg(timeout_ms);
+        let mut reply = pipe.query_async::<(Value, u32)>(conn).await;
+        if matches!(&reply, Err(err) if err.kind() == ErrorKind::Server(ServerErrorKind::NoScript))
+        {
+            // The script ran nowhere: load it (on every master of a cluster) and send again.
+            self.publish
+                .prepare_invoke()
+                .load_async(conn)
+                .await
+                .map_err(Error::unavailable)?;
+            reply = pipe.query_async(conn).await;
+        }
+        let (id, replicas) = reply.map_err(Error::unavailable)?;
+        let id = published_id(&id)?;
+        if replicas < count {
+            return Err(Error::NotReplicated {
+                id,
+                replicas,
+                required: count,
+            });
+        }
+        Ok(id)
     }
 
     /// Reads the stream's ids and the range `[start, end]` (none when `end` is `None`, from the
@@ -344,6 +392,12 @@ fn parse_entries(reply: Value, format: RedisFormat) -> Result<Vec<Message>, Erro
             Ok(Message::new(id, payload))
         })
         .collect()
+}
+
+fn published_id(reply: &Value) -> Result<MessageId, Error> {
+    text(reply)
+        .and_then(MessageId::parse_stream)
+        .ok_or_else(|| unexpected("XADD"))
 }
 
 fn text(value: &Value) -> Option<&str> {

@@ -173,6 +173,13 @@ impl Proxy {
     pub fn restore(&self) {
         self.cut.store(false, Ordering::SeqCst);
     }
+
+    /// How many connections through the proxy are open.
+    pub fn connections(&self) -> usize {
+        let mut links = self.links.lock().unwrap();
+        links.retain(|link| !link.is_finished());
+        links.len()
+    }
 }
 
 impl Drop for Proxy {
