@@ -19,6 +19,7 @@ pub mod firehose;
 pub mod logs;
 pub mod node;
 pub mod process;
+pub mod redis_cluster;
 pub mod server;
 pub mod tls;
 pub mod tools;

@@ -46,8 +46,14 @@ impl ServerProcess {
     /// Starts example `name`, which takes `--addr` and prints `listening on http://ADDR` once
     /// ready, on a free port.
     pub fn example(name: &str) -> Self {
+        Self::example_with(name, &[])
+    }
+
+    /// [`example`](Self::example) with more arguments after `--addr`.
+    pub fn example_with(name: &str, args: &[&str]) -> Self {
         let mut child = Command::new(example_binary(name))
             .args(["--addr", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
