@@ -4,6 +4,7 @@
 //!     cargo run --example pubsub                                        # in memory
 //!     cargo run --example pubsub -- --addr 127.0.0.1:8791 --redis redis://127.0.0.1:6379
 //!     cargo run --example pubsub -- --redis redis://127.0.0.1:6379 --orpc-compatible
+//!     cargo run --example pubsub -- --redis-cluster redis://127.0.0.1:7000,redis://127.0.0.1:7001
 //!
 //!     curl -N 'http://127.0.0.1:8790/api/subscribe?channel=scores'
 //!     curl -X POST http://127.0.0.1:8790/api/publish -H 'content-type: application/json' \
@@ -12,6 +13,13 @@
 //! Each event's SSE id is the id the publisher's backend assigned (`"7"` in memory,
 //! `"1718000000000-0"` on Redis). A client that reconnects with `Last-Event-ID` gets exactly the
 //! events it missed, then live ones.
+//!
+//! With `--redis-cluster`, the channels live on a Redis Cluster reached through any of the
+//! listed nodes; each channel is one key, so channels spread over the cluster's masters. A
+//! publish returns once the channel's master and one of its replicas have the message
+//! (`Durability::replicas(1, ..)`), so that a failover of that master loses no event a client
+//! was told was published. Add `--master-only` for the faster default, which can lose the last
+//! moments of writes at a failover (see `orpc_pubsub::Durability`).
 //!
 //! With `--orpc-compatible`, channels are stored as oRPC's `IORedisPublisher` stores them (key
 //! `orpc:publisher:{channel}`, `resumeRetentionSeconds: 60`), so that an oRPC server on Node
@@ -33,6 +41,9 @@
 //! - `BAD_REQUEST` (400): an empty or overlong channel name, or a `Last-Event-ID` this backend
 //!   never issues; with `--orpc-compatible`, also a payload that is not an object or an array,
 //!   which oRPC's subscribers cannot read.
+//! - `NOT_REPLICATED` (503), from `publish` with `--redis-cluster` only: the channel's master
+//!   stored the event (its `data.id`) and subscribers receive it, but no replica confirmed it
+//!   within 500 ms, so a failover may lose it. Publishing again would store it twice.
 //! - `INVALID_EVENT` (502), with `--orpc-compatible` only: someone wrote an entry into the
 //!   channel that is not oRPC's payload. Its `data.id` is the entry's id: reconnect with it as
 //!   `Last-Event-ID` to skip it.
@@ -42,7 +53,9 @@ use futures_util::StreamExt;
 use std::time::Duration;
 
 use orpc_protocol::Envelope;
-use orpc_pubsub::{orpc_payload, Error, GapKind, PubSub, Redis, RedisConfig, Retention, Settings};
+use orpc_pubsub::{
+    orpc_payload, Durability, Error, GapKind, PubSub, Redis, RedisConfig, Retention, Settings,
+};
 use orpc_runtime::http::{self, Router};
 use orpc_runtime::{procedure, yield_, EventMeta, LastEventId, ORPCError};
 use schemars::JsonSchema;
@@ -186,6 +199,14 @@ fn to_orpc(err: Error, channel: &str) -> ORPCError {
         Error::InvalidChannel | Error::InvalidLastId(_) => {
             ORPCError::bad_request(err.to_string()).with_defined(true)
         }
+        Error::NotReplicated { id, .. } => ORPCError::new("NOT_REPLICATED")
+            .with_status(503)
+            .with_message(
+                "published, but no replica confirmed it in time: a failover may lose it; \
+                 publishing it again stores it twice",
+            )
+            .with_data(json!({ "channel": channel, "id": id.to_string() }))
+            .with_defined(true),
         err => {
             tracing::warn!(%err, channel, "pub/sub unavailable");
             ORPCError::new("SERVICE_UNAVAILABLE")
@@ -223,19 +244,29 @@ pub(crate) fn configure_with(
 /// oRPC's `resumeRetentionSeconds`, which the Node side must set to the same value.
 const ORPC_RETENTION: Duration = Duration::from_secs(60);
 
+/// Where the channels live.
+enum Store {
+    Memory,
+    Redis(String),
+    Cluster(Vec<String>),
+}
+
 struct Args {
     addr: String,
-    redis: Option<String>,
+    store: Store,
     orpc_compatible: bool,
+    master_only: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
-    const USAGE: &str = "usage: pubsub [--addr HOST:PORT] [--redis URL [--orpc-compatible]]";
+    const USAGE: &str = "usage: pubsub [--addr HOST:PORT] [--redis URL | --redis-cluster \
+                         URL,URL,... [--master-only]] [--orpc-compatible]";
     let mut args = std::env::args().skip(1);
     let mut parsed = Args {
         addr: "127.0.0.1:8790".to_owned(),
-        redis: None,
+        store: Store::Memory,
         orpc_compatible: false,
+        master_only: false,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -245,14 +276,36 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or(format!("--addr needs a value; {USAGE}"))?
             }
             "--redis" => {
-                parsed.redis = Some(args.next().ok_or(format!("--redis needs a URL; {USAGE}"))?)
+                let url = args.next().ok_or(format!("--redis needs a URL; {USAGE}"))?;
+                parsed.store = Store::Redis(url);
+            }
+            "--redis-cluster" => {
+                let urls = args
+                    .next()
+                    .ok_or(format!("--redis-cluster needs URLs; {USAGE}"))?;
+                let urls: Vec<String> = urls
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|url| !url.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if urls.is_empty() {
+                    return Err(format!("--redis-cluster needs at least one URL; {USAGE}"));
+                }
+                parsed.store = Store::Cluster(urls);
             }
             "--orpc-compatible" => parsed.orpc_compatible = true,
+            "--master-only" => parsed.master_only = true,
             other => return Err(format!("unknown argument {other:?}; {USAGE}")),
         }
     }
-    if parsed.orpc_compatible && parsed.redis.is_none() {
-        return Err(format!("--orpc-compatible needs --redis; {USAGE}"));
+    if parsed.orpc_compatible && matches!(parsed.store, Store::Memory) {
+        return Err(format!(
+            "--orpc-compatible needs --redis or --redis-cluster; {USAGE}"
+        ));
+    }
+    if parsed.master_only && !matches!(parsed.store, Store::Cluster(_)) {
+        return Err(format!("--master-only goes with --redis-cluster; {USAGE}"));
     }
     Ok(parsed)
 }
@@ -268,22 +321,30 @@ async fn main() -> std::io::Result<()> {
     let args = parse_args().map_err(invalid)?;
     let settings = Settings::default();
     let unreachable = |url: &str, e: Error| std::io::Error::other(format!("Redis at {url}: {e}"));
-    let (pubsub, payloads) = match &args.redis {
-        Some(url) if args.orpc_compatible => {
-            let settings = settings
-                .retention(Retention::new(Retention::DEFAULT_MAX_LEN).max_age(ORPC_RETENTION));
-            let redis = Redis::connect(url, settings, RedisConfig::orpc_compatible())
+    let (settings, mut config, payloads) = if args.orpc_compatible {
+        let settings =
+            settings.retention(Retention::new(Retention::DEFAULT_MAX_LEN).max_age(ORPC_RETENTION));
+        (settings, RedisConfig::orpc_compatible(), Payloads::Orpc)
+    } else {
+        (settings, RedisConfig::default(), Payloads::Json)
+    };
+    let pubsub = match &args.store {
+        Store::Memory => PubSub::in_memory(settings),
+        Store::Redis(url) => {
+            let redis = Redis::connect(url, settings, config)
                 .await
                 .map_err(|e| unreachable(url, e))?;
-            (PubSub::new(redis, settings.gap_policy()), Payloads::Orpc)
+            PubSub::new(redis, settings.gap_policy())
         }
-        Some(url) => {
-            let pubsub = PubSub::redis(url, settings)
+        Store::Cluster(urls) => {
+            if !args.master_only {
+                config.durability = Durability::replicas(1, Duration::from_millis(500));
+            }
+            let redis = Redis::connect_cluster(urls, settings, config)
                 .await
-                .map_err(|e| unreachable(url, e))?;
-            (pubsub, Payloads::Json)
+                .map_err(|e| unreachable(&urls.join(","), e))?;
+            PubSub::new(redis, settings.gap_policy())
         }
-        None => (PubSub::in_memory(settings), Payloads::Json),
     };
     match payloads {
         Payloads::Json => http::serve_with(router(), args.addr, configure(pubsub)).await,
