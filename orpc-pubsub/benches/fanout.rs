@@ -1,24 +1,32 @@
-//! One publisher, many subscribers of one channel, in one process: deliveries per second and the
-//! latency from just before `publish` to the subscriber's receipt of the message from its
+//! One publisher, many subscribers of one or more channels, in one process: deliveries per second
+//! and the latency from just before `publish` to the subscriber's receipt of the message from its
 //! `Subscription` stream.
 //!
 //!     cargo bench -p orpc-pubsub --bench fanout -- --backend memory --subscribers 10000 --rate 1 --seconds 30
 //!     cargo bench -p orpc-pubsub --bench fanout -- --backend redis --subscribers 10000 --rate 1 --seconds 30
+//!     cargo bench -p orpc-pubsub --bench fanout -- --backend redis-cluster --subscribers 10000 --channels 30 --rate 1 --seconds 30
 //!
-//! `--rate` is events per second on the channel, so each subscriber receives `rate` events per
-//! second and the process delivers `subscribers × rate`. `--redis URL` (default `REDIS_URL`, then
-//! `redis://127.0.0.1:6379`) picks the Redis. Not part of `cargo test`: a load run is started by
-//! hand, and stops by itself after `--seconds` plus at most 60 s of draining.
+//! `--rate` is events per second on each channel, so each subscriber receives `rate` events per
+//! second and the process delivers `subscribers × rate`. `--channels N` (default 1) spreads the
+//! subscribers evenly over N channels, each of which gets every event. `--redis URL` (default
+//! `REDIS_URL`, then `redis://127.0.0.1:6379`) picks the Redis; `--redis-cluster URL,URL,...` a
+//! Redis Cluster, and without it `--backend redis-cluster` starts a private one of 3 masters and 3
+//! replicas on loopback ports (`orpc_test_support::redis_cluster`), stopped when the run ends. Not
+//! part of `cargo test`: a load run is started by hand, and stops by itself after `--seconds`
+//! plus at most 60 s of draining.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
 use orpc_pubsub::{Error, PubSub, RedisConfig, Settings};
+use orpc_test_support::redis_cluster::Cluster;
 
 struct Args {
     backend: String,
     redis: String,
+    cluster: Vec<String>,
+    channels: usize,
     subscribers: usize,
     rate: u32,
     seconds: u32,
@@ -28,6 +36,8 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         backend: "memory".into(),
         redis: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        cluster: Vec::new(),
+        channels: 1,
         subscribers: 10_000,
         rate: 1,
         seconds: 30,
@@ -38,6 +48,10 @@ fn parse_args() -> Result<Args, String> {
         match arg.as_str() {
             "--backend" => args.backend = value()?,
             "--redis" => args.redis = value()?,
+            "--redis-cluster" => {
+                args.cluster = value()?.split(',').map(str::to_owned).collect();
+            }
+            "--channels" => args.channels = value()?.parse().map_err(|e| format!("{e}"))?,
             "--subscribers" => args.subscribers = value()?.parse().map_err(|e| format!("{e}"))?,
             "--rate" => args.rate = value()?.parse().map_err(|e| format!("{e}"))?,
             "--seconds" => args.seconds = value()?.parse().map_err(|e| format!("{e}"))?,
@@ -46,8 +60,8 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    if args.rate == 0 || args.seconds == 0 || args.subscribers == 0 {
-        return Err("--rate, --seconds and --subscribers must be positive".into());
+    if args.rate == 0 || args.seconds == 0 || args.subscribers == 0 || args.channels == 0 {
+        return Err("--rate, --seconds, --subscribers and --channels must be positive".into());
     }
     Ok(args)
 }
@@ -81,6 +95,7 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 
 async fn run(args: Args) -> Result<(), String> {
     let settings = Settings::default();
+    let mut _cluster = None;
     let pubsub = match args.backend.as_str() {
         "memory" => PubSub::in_memory(settings),
         "redis" => {
@@ -89,20 +104,41 @@ async fn run(args: Args) -> Result<(), String> {
                 .map_err(|e| format!("Redis at {}: {e}", args.redis))?;
             PubSub::new(redis, settings.gap_policy())
         }
-        other => return Err(format!("unknown backend {other:?}: memory or redis")),
+        "redis-cluster" => {
+            let mut nodes = args.cluster.clone();
+            if nodes.is_empty() {
+                let cluster = Cluster::start("fanout")
+                    .await
+                    .ok_or("redis-server and redis-cli are needed to start a cluster")?;
+                nodes = cluster.urls();
+                _cluster = Some(cluster);
+            }
+            let redis =
+                orpc_pubsub::Redis::connect_cluster(&nodes, settings, RedisConfig::default())
+                    .await
+                    .map_err(|e| format!("Redis Cluster at {}: {e}", nodes.join(",")))?;
+            PubSub::new(redis, settings.gap_policy())
+        }
+        other => {
+            return Err(format!(
+                "unknown backend {other:?}: memory, redis or redis-cluster"
+            ))
+        }
     };
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let channel = format!("bench-fanout-{}-{nanos:x}", std::process::id());
+    let channels: Vec<String> = (0..args.channels)
+        .map(|i| format!("bench-fanout-{}-{nanos:x}-{i}", std::process::id()))
+        .collect();
     let events = args.rate as usize * args.seconds as usize;
 
     let rss_before = rss_mib();
     let base = Arc::new(Instant::now());
     let mut tasks = Vec::with_capacity(args.subscribers);
-    for _ in 0..args.subscribers {
+    for i in 0..args.subscribers {
         let mut subscription = pubsub
-            .subscribe(&channel, None)
+            .subscribe(&channels[i % channels.len()], None)
             .await
             .map_err(|e| e.to_string())?;
         let base = base.clone();
@@ -138,9 +174,10 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let rss_subscribed = rss_mib();
     println!(
-        "{} backend: {} subscribers of one channel, {} event(s)/s for {} s ({} events, {} deliveries expected)",
+        "{} backend: {} subscribers of {} channel(s), {} event(s)/s each for {} s ({} events, {} deliveries expected)",
         args.backend,
         args.subscribers,
+        channels.len(),
         args.rate,
         args.seconds,
         events,
@@ -153,15 +190,24 @@ async fn run(args: Args) -> Result<(), String> {
     let mut publish_us = Vec::with_capacity(events);
     for _ in 0..events {
         ticks.tick().await;
-        let sent = base.elapsed().as_nanos() as u64;
-        let mut payload = sent.to_le_bytes().to_vec();
-        payload.extend_from_slice(b"{\"home\":1,\"away\":0}");
-        let t = Instant::now();
-        pubsub
-            .publish(&channel, payload)
-            .await
-            .map_err(|e| e.to_string())?;
-        publish_us.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+        // Every channel's event at once, each stamped just before its own publish.
+        let publishing = channels.iter().map(|channel| {
+            let (pubsub, base) = (&pubsub, &base);
+            async move {
+                let sent = base.elapsed().as_nanos() as u64;
+                let mut payload = sent.to_le_bytes().to_vec();
+                payload.extend_from_slice(b"{\"home\":1,\"away\":0}");
+                let t = Instant::now();
+                pubsub
+                    .publish(channel, payload)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok::<u32, String>(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX))
+            }
+        });
+        for took in futures_util::future::join_all(publishing).await {
+            publish_us.push(took?);
+        }
     }
     let rss_peak = rss_mib();
 
@@ -235,7 +281,7 @@ fn main() {
     let args = match parse_args() {
         Ok(args) => args,
         Err(err) => {
-            eprintln!("{err}\nusage: fanout [--backend memory|redis] [--redis URL] [--subscribers N] [--rate EVENTS_PER_S] [--seconds S]");
+            eprintln!("{err}\nusage: fanout [--backend memory|redis|redis-cluster] [--redis URL] [--redis-cluster URL,URL,...] [--subscribers N] [--channels N] [--rate EVENTS_PER_S] [--seconds S]");
             std::process::exit(2);
         }
     };

@@ -51,8 +51,11 @@
 //! ## Backends
 //!
 //! [`InMemory`] needs no set-up and serves one process. [`Redis`] (Redis 7 Streams) serves
-//! several instances, reading each active channel once per process whatever its number of
-//! subscribers, and survives Redis going away and coming back. Both implement [`Backend`] and
+//! several instances, on one Redis ([`Redis::connect`]) or a Redis Cluster
+//! ([`Redis::connect_cluster`]), reading each active channel once per process whatever its
+//! number of subscribers, on two connections per node whatever its number of channels. It
+//! survives Redis going away and coming back, and a cluster's failovers; [`Durability`] says
+//! when a publish counts as done, and what a failover can lose. Both implement [`Backend`] and
 //! share the subscription semantics above.
 //!
 //! On Redis, [`RedisFormat::Native`] (the default) is this crate's own format, with exact

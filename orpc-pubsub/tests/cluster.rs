@@ -305,3 +305,51 @@ async fn the_example_serves_channels_from_a_cluster() {
         .unwrap();
     assert_eq!(len, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_holds_at_most_two_connections_per_node_whatever_its_channels() {
+    let Some(cluster) =
+        Cluster::start("a_process_holds_at_most_two_connections_per_node_whatever_its_channels")
+            .await
+    else {
+        return;
+    };
+    let (pubsub, redis) = instance(
+        &cluster.urls()[..1],
+        settings(1000, GapPolicy::Error),
+        RedisConfig::default(),
+    )
+    .await;
+    let channels: Vec<String> = (0..200).map(|i| format!("many-{i}")).collect();
+    let mut subscriptions = Vec::new();
+    for channel in &channels {
+        subscriptions.push(pubsub.subscribe(channel, None).await.unwrap());
+    }
+    for (i, channel) in channels.iter().enumerate() {
+        pubsub.publish(channel, i.to_string()).await.unwrap();
+    }
+    for (i, subscription) in subscriptions.iter_mut().enumerate() {
+        assert_eq!(next_text(subscription).await.1, i.to_string());
+    }
+    assert_eq!(redis.active_readers(), 200);
+    // Every client of the node but its replica's link and this very connection is ours.
+    let mut on_masters = 0;
+    for node in cluster.urls() {
+        let client = redis::Client::open(node.as_str()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let list: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let ours = list
+            .lines()
+            .filter(|line| !line.contains(" flags=S ") && !line.contains(" cmd=client|list "))
+            .count();
+        assert!(ours <= 2, "{ours} connections on {node}:\n{list}");
+        if cluster.master_urls().await.contains(&node) {
+            on_masters += ours;
+        }
+    }
+    assert!(on_masters >= 3, "the channels are read from every master");
+}
