@@ -286,11 +286,12 @@ async fn messages_arrive_by_notification_also_after_the_notifications_were_cut()
         "{item:?}"
     );
 
-    // Both connections drop. What is published meanwhile, and after the notifications are
-    // subscribed again, arrives well before the next poll.
+    // Both connections drop, for longer than the notification connection keeps retrying on its
+    // own. What is published meanwhile, and after the notifications are subscribed again,
+    // arrives well before the next poll.
     proxy.cut();
     direct.publish(&channel, "1").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
     proxy.restore();
     let item = next_within(&mut subscription, Duration::from_secs(10)).await;
     assert!(

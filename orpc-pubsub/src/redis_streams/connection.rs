@@ -112,21 +112,21 @@ pub(super) async fn connect(
                 );
                 let push_client = redis::Client::open(resp3)
                     .map_err(|err| Error::Config(err.to_string().into()))?;
-                let manager = |retries| {
+                let manager = || {
                     ConnectionManagerConfig::new()
                         .set_connection_timeout(Some(timeout))
                         .set_response_timeout(Some(timeout))
-                        .set_number_of_retries(retries)
+                        .set_number_of_retries(1)
                         .set_max_delay(Duration::from_secs(1))
                 };
-                let commands = ConnectionManager::new_with_config(client, manager(1))
+                let commands = ConnectionManager::new_with_config(client, manager())
                     .await
                     .map_err(Error::unavailable)?;
-                // Nothing but this connection's own reconnection sends a command on it after a
-                // drop, so it keeps trying (once a second at most) for as long as Redis is away.
+                // After a drop it reconnects and subscribes again at once; if Redis is still
+                // away then, readers revive it when they reach Redis again (`Notifier::revive`).
                 let subscriptions = ConnectionManager::new_with_config(
                     push_client,
-                    manager(usize::MAX)
+                    manager()
                         .set_push_sender(pushes)
                         .set_automatic_resubscription(),
                 )
@@ -307,6 +307,24 @@ impl Notifier {
             // The connection is gone or going; its resubscription only covers what is still
             // subscribed, and a stray notification of this key wakes no one.
             tracing::debug!(%err, "unsubscribing from a channel's notifications failed");
+        }
+    }
+
+    /// Sends a `PING` on the notification connection, which makes a connection that gave up
+    /// reconnecting (Redis was away longer than its retries) connect and subscribe again. Called
+    /// by readers that reached Redis again after failing.
+    pub async fn revive(&self) {
+        let conn = match self.lock().as_ref() {
+            Some(state) => state.conn.clone(),
+            None => return,
+        };
+        let ping = redis::cmd("PING");
+        let result = match conn {
+            Subscriptions::Single(mut conn) => ping.query_async::<Value>(&mut conn).await,
+            Subscriptions::Cluster(mut conn) => ping.query_async::<Value>(&mut conn).await,
+        };
+        if let Err(err) = result {
+            tracing::debug!(%err, "the notification connection did not answer a PING");
         }
     }
 

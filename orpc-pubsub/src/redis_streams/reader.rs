@@ -277,33 +277,36 @@ async fn run(inner: Arc<Inner>, feed: Arc<Feed>, key: Vec<u8>, mut count: Count)
         let step = async {
             // Subscribed before reading, so that nothing published after the read goes
             // unannounced.
-            let subscribed = match &subscribed {
-                Some(subscribed) => subscribed,
-                None => subscribed.insert(
-                    inner
-                        .notifier
-                        .subscribe(&key, inner.runtime.clone())
-                        .await?,
-                ),
-            };
+            if subscribed.is_none() {
+                let registered = inner
+                    .notifier
+                    .subscribe(&key, inner.runtime.clone())
+                    .await?;
+                subscribed = Some(registered);
+            }
             match inner.config.format {
                 RedisFormat::Native => catch_up(&inner, &feed, &key).await?,
                 RedisFormat::OrpcCompatible => {
                     catch_up_counting(&inner, &feed, &key, &mut count).await?
                 }
             }
-            // Read after every wait, also when it timed out with nothing new: a stream that
-            // lost its history (deleted, a Redis restarted empty) may have new entries at or
-            // before the cursor, and a notification may have been lost with its connection.
-            subscribed.wait(inner.config.block).await;
             Ok::<(), Error>(())
         };
-        match step.await {
+        let result = step.await;
+        match result {
             Ok(()) => {
                 if failing_since.take().is_some() {
                     tracing::info!("a pub/sub reader is connected to Redis again");
+                    // Before waiting on it: notifications may have stopped with the outage.
+                    inner.notifier.revive().await;
                 }
                 backoff = MIN_BACKOFF;
+                // Read after every wait, also when it timed out with nothing new: a stream that
+                // lost its history (deleted, a Redis restarted empty) may have new entries at or
+                // before the cursor, and a notification may have been lost with its connection.
+                if let Some(subscribed) = &subscribed {
+                    subscribed.wait(inner.config.block).await;
+                }
             }
             Err(err) => {
                 let since = *failing_since.get_or_insert_with(Instant::now);
