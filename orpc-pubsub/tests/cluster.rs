@@ -355,3 +355,116 @@ async fn a_process_holds_at_most_two_connections_per_node_whatever_its_channels(
     }
     assert!(on_masters >= 3, "the channels are read from every master");
 }
+
+/// Publishes `range` on `channel` through `publisher`, then expects it on `live`.
+async fn publish_and_receive(
+    publisher: &PubSub,
+    channel: &str,
+    live: &mut Subscription,
+    range: std::ops::Range<usize>,
+) {
+    for i in range.clone() {
+        publisher.publish(channel, i.to_string()).await.unwrap();
+    }
+    for i in range {
+        let item = next_within(live, Duration::from_secs(10)).await;
+        assert!(
+            matches!(&item, Some(Ok(m)) if text(m) == i.to_string()),
+            "message {i}: {item:?}"
+        );
+    }
+}
+
+/// A command to one node, as a client of that node alone.
+async fn on_node(node: &str, command: &mut redis::Cmd) -> redis::Value {
+    let client = redis::Client::open(node).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    command
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_else(|err| panic!("{command:?} on {node}: {err}"))
+}
+
+async fn node_id(node: &str) -> String {
+    match on_node(node, redis::cmd("CLUSTER").arg("MYID")).await {
+        redis::Value::BulkString(id) => String::from_utf8(id).unwrap(),
+        other => panic!("CLUSTER MYID: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_whose_slot_moves_to_another_master_goes_on_through_ask_and_moved() {
+    let Some(cluster) = Cluster::start(
+        "a_channel_whose_slot_moves_to_another_master_goes_on_through_ask_and_moved",
+    )
+    .await
+    else {
+        return;
+    };
+    let config = RedisConfig {
+        // Readers poll once a minute: what arrives sooner came by notification.
+        block: Duration::from_secs(60),
+        ..RedisConfig::default()
+    };
+    let prefix = config.key_prefix.clone();
+    let (channel, _) = cluster.keys_on_different_masters(&prefix).await;
+    let key = format!("{prefix}{channel}");
+    let (a, b) = two_instances(&cluster, config).await;
+    let mut live = a.subscribe(&channel, None).await.unwrap();
+    publish_and_receive(&b, &channel, &mut live, 0..5).await;
+
+    // Move the channel's slot from its master to another one, as `redis-cli --cluster reshard`
+    // does, publishing at each step.
+    let source = cluster.master_of(key.as_bytes()).await;
+    let masters = cluster.master_urls().await;
+    let target = masters.iter().find(|m| **m != source).unwrap().clone();
+    let slot = orpc_test_support::redis_cluster::slot(key.as_bytes());
+    let (source_id, target_id) = (node_id(&source).await, node_id(&target).await);
+    let setslot = |state: &str, id: &str| {
+        let mut cmd = redis::cmd("CLUSTER");
+        cmd.arg("SETSLOT").arg(slot).arg(state).arg(id);
+        cmd
+    };
+    on_node(&target, &mut setslot("IMPORTING", &source_id)).await;
+    on_node(&source, &mut setslot("MIGRATING", &target_id)).await;
+    publish_and_receive(&b, &channel, &mut live, 5..10).await;
+
+    // The key moves; the source now answers ASK for it.
+    let port = target.rsplit(':').next().unwrap();
+    on_node(
+        &source,
+        redis::cmd("MIGRATE")
+            .arg("127.0.0.1")
+            .arg(port)
+            .arg("")
+            .arg(0)
+            .arg(5000)
+            .arg("KEYS")
+            .arg(&key),
+    )
+    .await;
+    // Publishing still works: the scripts follow the ASK to the target. Their notifications go
+    // out on the target, while the readers are subscribed on the source, so these wait for the
+    // end of the move (or a reader's next poll).
+    for i in 10..15 {
+        b.publish(&channel, i.to_string()).await.unwrap();
+    }
+
+    // The slot is the target's; every node learns it, and the source answers MOVED. The source
+    // unsubscribes the channel's notifications, which are subscribed again on the target, and
+    // the reader catches up at once.
+    on_node(&target, &mut setslot("NODE", &target_id)).await;
+    for master in &masters {
+        on_node(master, &mut setslot("NODE", &target_id)).await;
+    }
+    for i in 10..15 {
+        let item = next_within(&mut live, Duration::from_secs(10)).await;
+        assert!(
+            matches!(&item, Some(Ok(m)) if text(m) == i.to_string()),
+            "message {i}: {item:?}"
+        );
+    }
+    publish_and_receive(&b, &channel, &mut live, 15..20).await;
+    assert_eq!(cluster.master_of(key.as_bytes()).await, target);
+    assert!(quiet_for(&mut live, Duration::from_millis(300)).await);
+}

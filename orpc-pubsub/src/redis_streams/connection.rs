@@ -13,6 +13,12 @@
 //!   `SSUBSCRIBE`: a notification stays on the shard of its stream); oRPC's format keeps
 //!   `PUBLISH`, which oRPC's subscribers listen to.
 //!
+//! When a cluster moves a slot to another master (resharding), commands follow its `ASK` and
+//! `MOVED` replies; the source master unsubscribes the slot's sharded channels when the move
+//! ends, and [`Notifier`] subscribes them again, on the new owner. While the move is under way,
+//! notifications of the moving channels go out on the target and are not received, so their
+//! messages wait for the end of the move or the reader's next poll.
+//!
 //! A notification is only a hint. Readers also read on their own every
 //! [`block`](super::RedisConfig::block) period and whenever the notification connection drops
 //! or subscribes again, so a lost notification delays a message by at most that period, and
@@ -180,6 +186,7 @@ pub(super) async fn connect(
         conn: subscriptions,
         sharded,
         channels: HashMap::new(),
+        runtime: tokio::runtime::Handle::current(),
     });
     Ok(Connections { commands, notifier })
 }
@@ -209,6 +216,8 @@ struct State {
     conn: Subscriptions,
     sharded: bool,
     channels: HashMap<Vec<u8>, Channel>,
+    /// Where a channel that Redis unsubscribed is subscribed again.
+    runtime: tokio::runtime::Handle,
 }
 
 struct Channel {
@@ -329,17 +338,33 @@ impl Notifier {
     }
 
     /// A message on a subscribed channel wakes its reader; a dropped or re-established
-    /// subscription wakes every reader, which then reads what it may have missed.
-    fn on_push(&self, push: PushInfo) {
+    /// subscription wakes every reader, which then reads what it may have missed. A sharded
+    /// channel whose slot moved to another master is unsubscribed by Redis itself: it is
+    /// subscribed again, where the slot now is.
+    fn on_push(self: &Arc<Self>, push: PushInfo) {
         let state = self.lock();
         let Some(state) = state.as_ref() else { return };
+        let channel = match push.data.first() {
+            Some(Value::BulkString(key)) => state.channels.get(key.as_slice()),
+            _ => None,
+        };
         match push.kind {
             // A message, or the confirmation of a (re)subscription, names its channel.
             PushKind::Message | PushKind::SMessage | PushKind::Subscribe | PushKind::SSubscribe => {
-                if let Some(Value::BulkString(key)) = push.data.first() {
-                    if let Some(channel) = state.channels.get(key.as_slice()) {
-                        channel.wake.notify_one();
-                    }
+                if let Some(channel) = channel {
+                    channel.wake.notify_one();
+                }
+            }
+            PushKind::SUnsubscribe => {
+                // Our own unsubscribe removed the channel before it was sent; one still here
+                // was unsubscribed by Redis.
+                if let (Some(channel), Some(Value::BulkString(key))) = (channel, push.data.first())
+                {
+                    channel.wake.notify_one();
+                    let (notifier, key) = (self.clone(), key.clone());
+                    state
+                        .runtime
+                        .spawn(async move { notifier.resubscribe(key).await });
                 }
             }
             PushKind::Disconnection => {
@@ -348,6 +373,28 @@ impl Notifier {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Subscribes again to a channel Redis unsubscribed, if a reader still wants it.
+    async fn resubscribe(&self, key: Vec<u8>) {
+        let _order = self.order.lock().await;
+        let (conn, sharded) = {
+            let state = self.lock();
+            let Some(state) = state.as_ref() else { return };
+            if !state.channels.contains_key(&key) {
+                return;
+            }
+            (state.conn.clone(), state.sharded)
+        };
+        match command(conn, sharded, true, &key).await {
+            // The confirmation wakes the reader, which reads what came in between.
+            Ok(()) => {}
+            Err(err) => tracing::warn!(
+                %err,
+                "a channel's notifications moved with its slot and could not be subscribed \
+                 again; its reader polls every `block` period"
+            ),
         }
     }
 }
