@@ -140,7 +140,9 @@ pub struct RedisConfig {
 ///   failure of its master. `WAIT` does not make Redis strongly consistent: a replica that did not
 ///   confirm can still be promoted by hand, or a network partition can leave two masters for a
 ///   while. A publish whose replicas do not confirm in time fails with
-///   [`Error::NotReplicated`], which names the id the message was stored under.
+///   [`Error::NotReplicated`], which names the id the message was stored under. A master with
+///   fewer than `count` replicas, such as a promoted replica before a new replica joins it,
+///   stores every publish but acknowledges none.
 ///
 /// ```
 /// use std::time::Duration;
