@@ -1,8 +1,8 @@
 //! One event iterator over oRPC's WebSocket transport against one SSE stream of the same events,
 //! from the same server in the same run, with oRPC's own WebSocket handler on Node as the anchor.
 //!
-//!     cargo bench --bench websocket                     # N=200000, 5 interleaved rounds
-//!     WS_BENCH_N=50000 WS_BENCH_RUNS=3 cargo bench --bench websocket
+//!     cargo bench --bench websocket                     # N=2000000, 7 interleaved rounds
+//!     WS_BENCH_N=200000 WS_BENCH_RUNS=3 cargo bench --bench websocket
 //!
 //! The conformance server runs in-process on a thread of its own (one actix-web worker); the
 //! client runs on the bench's main thread. Each round calls `count` with `n` events:
@@ -14,7 +14,10 @@
 //!   `WS_BENCH_NODE_N` events (default 20,000), since it is far slower.
 //!
 //! The rounds are interleaved so that other work on a shared machine falls on each alike; the
-//! median of each is printed as events per second, with ws / sse.
+//! median of each is printed as events per second, with ws / sse. A round lasts about a third of
+//! a second: with 200,000 events (30-70 ms) three runs of the same build on a quiet 2-core machine
+//! gave ws / sse = 1.19, 0.45 and 1.83, as a round is short enough to fall whole on a moment when
+//! the two threads share one core.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -120,9 +123,9 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` asks for the list of benchmarks: there is none to list.
     }
-    let n = env("WS_BENCH_N", 200_000);
+    let n = env("WS_BENCH_N", 2_000_000);
     let node_n = env("WS_BENCH_NODE_N", 20_000);
-    let runs = env("WS_BENCH_RUNS", 5).max(1);
+    let runs = env("WS_BENCH_RUNS", 7).max(1);
     let server = Conformance::start();
     let base = format!("http://{}", server.addr);
     let node = node_server();
