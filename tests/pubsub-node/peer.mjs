@@ -90,6 +90,13 @@ async function subscribe() {
     if (tries > 500) throw new Error(`no SUBSCRIBE on ${key}`)
     await new Promise(resolve => setTimeout(resolve, 10))
   }
+  // Redis counts the subscriber once it has sent the SUBSCRIBE reply, but oRPC registers its
+  // channel listener only in a promise continuation after ioredis parsed that reply; a message
+  // parsed in the same read, before that continuation ran, finds no listener and is dropped.
+  // A PING on the listener is answered after the SUBSCRIBE reply, and by the next macrotask every
+  // continuation of that reply has run.
+  await listener.ping()
+  await new Promise(resolve => setImmediate(resolve))
   console.log('ready')
   let received = 0
   try {
