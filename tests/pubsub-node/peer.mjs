@@ -7,10 +7,11 @@
 // `publish` sends events N..N+C-1 as `{ i, big: BigInt, at: Date }` with event meta (retry on
 // every event, a comment on every other one), awaiting each publish, and prints `published C`.
 // `subscribe` iterates `publisher.subscribe(event, { lastEventId })`, prints `ready` once Redis
-// acknowledged its SUBSCRIBE, then one JSON line per event (its id, `i`, whether `big` and `at`
-// came back as a bigint and a Date, retry and comments), and exits after C events. An error
-// ending the iterator is printed as `{"error": ...}` with exit status 3. Every run is bounded:
-// it exits with status 2 after --timeout-ms (default 30 s). Redis is REDIS_URL, on loopback.
+// acknowledged its SUBSCRIBE and oRPC's listener for it is in place, then one JSON line per
+// event (its id, `i`, whether `big` and `at` came back as a bigint and a Date, retry and
+// comments), and exits after C events. An error ending the iterator is printed as
+// `{"error": ...}` with exit status 3. Every run is bounded: it exits with status 2 after
+// --timeout-ms (default 30 s). Redis is REDIS_URL, on loopback.
 import { createRequire } from 'node:module'
 import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
