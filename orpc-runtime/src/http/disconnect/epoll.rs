@@ -2,10 +2,11 @@
 //!
 //! The kernel reports a connection only when its peer closes or resets it (plus `EPOLLHUP` and
 //! `EPOLLERR`, which epoll always reports), never for arriving data. The registration is one-shot:
-//! the first close or reset is all there is to know.
+//! the first close or reset is all there is to know. The epoll descriptor is itself watched by the
+//! worker's runtime, which sees it readable when it holds events.
 
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 
 use actix_web::rt::net::TcpStream;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
@@ -26,10 +27,14 @@ impl Poller {
         Ok(())
     }
 
-    /// Waits for at least one event; adds the tokens of the connections whose client left.
-    pub(super) fn wait(&self, gone: &mut Vec<u64>) -> io::Result<()> {
-        let mut events = [EpollEvent::empty(); 256];
-        let ready = retry_interrupted(|| self.0.wait(&mut events, EpollTimeout::NONE))?;
+    /// Takes what the queue holds, without waiting; adds the tokens of the connections whose
+    /// client left. `WouldBlock` when it held nothing.
+    pub(super) fn take(&self, gone: &mut Vec<u64>) -> io::Result<()> {
+        let mut events = [EpollEvent::empty(); 64];
+        let ready = retry_interrupted(|| self.0.wait(&mut events, EpollTimeout::ZERO))?;
+        if ready == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
         for event in &events[..ready] {
             let flags = event.events();
             let readiness = Readiness {
@@ -41,5 +46,11 @@ impl Poller {
             }
         }
         Ok(())
+    }
+}
+
+impl AsRawFd for Poller {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0 .0.as_raw_fd()
     }
 }

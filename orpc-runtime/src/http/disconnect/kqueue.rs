@@ -4,10 +4,11 @@
 //! `EVFILT_READ` with `EV_CLEAR`: the filter reports a change of state once, then re-arms. Arriving
 //! data is reported and ignored (actix-web reads it through its own queue); the close or reset
 //! that follows is a new change, reported with `EV_EOF`. Nothing is read here. The kernel removes
-//! the registration when the socket is closed.
+//! the registration when the socket is closed. The kqueue descriptor is itself watched by the
+//! worker's runtime (a kqueue reports another as readable when it holds events).
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 
 use actix_web::rt::net::TcpStream;
 use nix::libc;
@@ -50,10 +51,18 @@ impl Poller {
         Ok(())
     }
 
-    /// Waits for at least one event; adds the tokens of the connections whose client left.
-    pub(super) fn wait(&self, gone: &mut Vec<u64>) -> io::Result<()> {
-        let mut events = [event(0, EvFlags::empty(), 0); 256];
-        let ready = retry_interrupted(|| self.0.kevent(&[], &mut events, None))?;
+    /// Takes what the queue holds, without waiting; adds the tokens of the connections whose
+    /// client left. `WouldBlock` when it held nothing.
+    pub(super) fn take(&self, gone: &mut Vec<u64>) -> io::Result<()> {
+        let mut events = [event(0, EvFlags::empty(), 0); 64];
+        let now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        let ready = retry_interrupted(|| self.0.kevent(&[], &mut events, Some(now)))?;
+        if ready == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
         for event in &events[..ready] {
             let flags = event.flags();
             let readiness = Readiness {
@@ -67,5 +76,11 @@ impl Poller {
             }
         }
         Ok(())
+    }
+}
+
+impl AsRawFd for Poller {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_fd().as_raw_fd()
     }
 }

@@ -6,12 +6,15 @@
 //! themselves instead.
 //!
 //! How: [`watch_disconnects`], installed with `HttpServer::on_connect`, registers each plain-TCP
-//! connection's socket with one process-wide readiness queue, asking only to hear when the peer
-//! closes (FIN) or resets (RST) the connection. Nothing is ever read, so actix-web sees every byte
-//! as before. One thread waits on that queue and marks the connection closed, waking the SSE
-//! response that watches it; the response drops its event iterator (running the handler's
-//! cleanup at once) and ends. No file descriptor is duplicated, so a stream costs no descriptor
-//! beyond its socket, and the kernel drops the registration by itself when the socket closes.
+//! connection's socket with a readiness queue of the worker thread that serves it, asking only to
+//! hear when the peer closes (FIN) or resets (RST) the connection. Nothing is ever read, so
+//! actix-web sees every byte as before. The queue is itself a descriptor, which the worker's own
+//! runtime watches like any socket; when it has news, a task on that worker marks the connection
+//! closed and wakes the SSE response that watches it; the response drops its event iterator
+//! (running the handler's cleanup at once) and ends. No thread of our own takes turns with the
+//! workers, so a client that leaves costs its worker one system call, not a context switch. No
+//! file descriptor is duplicated, so a stream costs no descriptor beyond its socket, and the
+//! kernel drops the registration by itself when the socket closes.
 //!
 //! The queue depends on the operating system:
 //! - Linux and Android: epoll, for `EPOLLRDHUP` only, one-shot (`epoll.rs`); the kernel never
@@ -39,6 +42,7 @@
 //! - A client that half-closes its sending side after the request (`shutdown(SHUT_WR)`) looks
 //!   exactly like one that left, and its stream is ended. SSE clients don't do that; plain
 //!   request/response calls are unaffected.
+//! - A connection accepted outside a tokio runtime (actix-web always has one) is not watched.
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[path = "epoll.rs"]
@@ -52,30 +56,31 @@ mod sys;
 ))]
 #[path = "kqueue.rs"]
 mod sys;
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_vendor = "apple",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-)))]
+#[cfg(all(
+    unix,
+    not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_vendor = "apple",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))
+))]
 #[path = "unsupported.rs"]
 mod sys;
 
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use actix_web::dev::Extensions;
 use actix_web::http::Version;
 use actix_web::HttpRequest;
 use futures_util::task::AtomicWaker;
-
-use sys::Poller;
 
 /// Whether one connection's client is gone, and who to tell: its HTTP/1 stream, or each of the
 /// streams of an HTTP/2 connection.
@@ -98,55 +103,137 @@ impl Connection {
     }
 }
 
-/// The readiness queue and the connections registered with it, by token.
-struct Watcher {
-    poller: Poller,
-    connections: Mutex<HashMap<u64, Arc<Connection>>>,
-    next_token: AtomicU64,
+/// The watched connections of every worker's queue, by token. A queue's task looks its
+/// connections up here, and [`wake_all`] goes through them all.
+static CONNECTIONS: Mutex<Option<HashMap<u64, Arc<Connection>>>> = Mutex::new(None);
+#[cfg(unix)]
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(0);
+
+fn connections() -> MutexGuard<'static, Option<HashMap<u64, Arc<Connection>>>> {
+    CONNECTIONS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-static WATCHER: OnceLock<Option<Watcher>> = OnceLock::new();
+/// The readiness queue of the worker thread that runs it, served by a task on that worker's
+/// runtime: the queue's descriptor turns readable when a watched client has left.
+#[cfg(unix)]
+mod queue {
+    use std::cell::RefCell;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
 
-/// The process-wide watcher, with its thread started on first use.
-fn watcher() -> Option<&'static Watcher> {
-    WATCHER
-        .get_or_init(|| {
-            let poller = Poller::new()
-                .map_err(|error| tracing::info!(%error, "no disconnect watcher; disconnects are noticed on writes only"))
-                .ok()?;
-            let spawned = std::thread::Builder::new().name("orpc-disconnects".into()).spawn(|| {
-                if let Some(watcher) = watcher() {
-                    watcher.run();
-                }
-            });
-            if let Err(error) = spawned {
-                tracing::warn!(%error, "no disconnect watcher thread; disconnects are noticed on writes only");
-                return None;
+    use tokio::io::unix::AsyncFd;
+    use tokio::io::Interest;
+
+    use super::sys::Poller;
+
+    pub(super) struct Queue {
+        pub(super) poller: AsyncFd<Poller>,
+        /// Whether its task still runs; it stops with its runtime (a test's, say), and the next
+        /// connection on the thread starts a new queue.
+        serving: AtomicBool,
+    }
+
+    thread_local! {
+        static QUEUE: RefCell<Option<Arc<Queue>>> = const { RefCell::new(None) };
+    }
+
+    /// Clears the queue's `serving` flag when its task ends, or is dropped before it first ran.
+    struct Serving(Arc<Queue>);
+
+    impl Drop for Serving {
+        fn drop(&mut self) {
+            self.0.serving.store(false, Ordering::Release);
+        }
+    }
+
+    /// This thread's queue, started (with its task on the current runtime) on first use and
+    /// again after its runtime ended. `None` outside a runtime, or when the system refuses a
+    /// queue: such connections are not watched.
+    pub(super) fn current() -> Option<Arc<Queue>> {
+        QUEUE.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            if let Some(queue) = slot.as_ref().filter(|q| q.serving.load(Ordering::Acquire)) {
+                return Some(queue.clone());
             }
-            Some(Watcher { poller, connections: Mutex::default(), next_token: AtomicU64::new(0) })
+            let runtime = tokio::runtime::Handle::try_current()
+                .map_err(|_| super::unwatched("no tokio runtime on this thread"))
+                .ok()?;
+            // tokio 1.54 deprecated its safe constructors for their lack of I/O safety in
+            // general (`T::as_raw_fd` may return a descriptor that `T` does not own) and offers
+            // `unsafe` ones instead, which this crate forbids. Here the condition they ask for
+            // holds by construction: `Poller` owns its descriptor (an `OwnedFd`) for its whole
+            // life, never replaces it, and always returns that one.
+            #[allow(deprecated)]
+            let register = |poller| AsyncFd::with_interest(poller, Interest::READABLE);
+            let poller = Poller::new()
+                .and_then(register)
+                .map_err(|error| super::unwatched(&error.to_string()))
+                .ok()?;
+            let queue = Arc::new(Queue {
+                poller,
+                serving: AtomicBool::new(true),
+            });
+            let serving = Serving(queue.clone());
+            runtime.spawn(async move { serve(serving).await });
+            *slot = Some(queue.clone());
+            Some(queue)
         })
-        .as_ref()
-}
+    }
 
-impl Watcher {
-    fn run(&self) {
+    /// Waits for the queue to turn readable, takes what it holds and closes the connections
+    /// whose client left, until the queue fails or the runtime drops the task.
+    async fn serve(serving: Serving) {
+        let queue = &serving.0;
         let mut gone = Vec::new();
         loop {
-            gone.clear();
-            if let Err(error) = self.poller.wait(&mut gone) {
-                tracing::error!(%error, "the disconnect watcher stopped");
-                return;
-            }
-            let connections = self
-                .connections
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            for token in &gone {
-                if let Some(connection) = connections.get(token) {
-                    connection.closed.store(true, Ordering::Release);
-                    connection.wake();
+            let mut ready = match queue.poller.readable().await {
+                Ok(ready) => ready,
+                Err(error) => {
+                    tracing::error!(%error, "a disconnect queue stopped");
+                    return;
+                }
+            };
+            // Taken until empty: `WouldBlock` clears the readiness the runtime saw.
+            loop {
+                gone.clear();
+                match ready.try_io(|poller| poller.get_ref().take(&mut gone)) {
+                    Ok(Ok(())) => super::close(&gone),
+                    Ok(Err(error)) => {
+                        tracing::error!(%error, "a disconnect queue stopped");
+                        return;
+                    }
+                    Err(_would_block) => break,
                 }
             }
+        }
+    }
+}
+
+/// Says once per process why connections are not watched.
+#[cfg(unix)]
+fn unwatched(why: &str) {
+    static SAID: AtomicBool = AtomicBool::new(false);
+    if !SAID.swap(true, Ordering::Relaxed) {
+        tracing::info!(
+            why,
+            "connections not watched for disconnects; they are noticed on writes only"
+        );
+    }
+}
+
+/// Closes the connections of `tokens` (those still registered) and wakes their streams.
+#[cfg(unix)]
+fn close(tokens: &[u64]) {
+    let connections = connections();
+    let Some(connections) = connections.as_ref() else {
+        return;
+    };
+    for token in tokens {
+        if let Some(connection) = connections.get(token) {
+            connection.closed.store(true, Ordering::Release);
+            connection.wake();
         }
     }
 }
@@ -155,15 +242,8 @@ impl Watcher {
 /// flag: a stream on a watched connection needs no shutdown waiter of its own. Spurious for the
 /// streams of other routers, which find their flag unset and carry on.
 pub(crate) fn wake_all() {
-    // Without a watcher, no connection is watched: nothing to wake, and nothing to start.
-    let Some(Some(watcher)) = WATCHER.get() else {
-        return;
-    };
-    let connections = watcher
-        .connections
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    for connection in connections.values() {
+    let connections = connections();
+    for connection in connections.iter().flat_map(|map| map.values()) {
         connection.wake();
     }
 }
@@ -177,11 +257,7 @@ struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        if let Some(watcher) = watcher() {
-            let mut connections = watcher
-                .connections
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(connections) = connections().as_mut() {
             connections.remove(&self.token);
         }
     }
@@ -193,31 +269,37 @@ impl Drop for Registration {
 /// `tls` feature) under rustls, whose TCP socket is watched; elsewhere it does nothing, and a
 /// client that left is noticed at the next write.
 pub fn watch_disconnects(connection: &dyn Any, data: &mut Extensions) {
-    let Some(tcp) = tcp_stream(connection) else {
-        return;
-    };
-    let Some(watcher) = watcher() else { return };
-    let token = watcher.next_token.fetch_add(1, Ordering::Relaxed);
-    let watched = Arc::new(Connection::default());
-    watcher
-        .connections
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .insert(token, watched.clone());
-    // Registered after the map entry, so an immediate event finds it.
-    let registration = Registration {
-        token,
-        connection: watched,
-    };
-    match watcher.poller.watch(tcp, token) {
-        Ok(()) => {
-            data.insert(registration);
+    #[cfg(unix)]
+    {
+        let Some(tcp) = tcp_stream(connection) else {
+            return;
+        };
+        let Some(queue) = queue::current() else {
+            return;
+        };
+        let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
+        let watched = Arc::new(Connection::default());
+        connections()
+            .get_or_insert_with(HashMap::new)
+            .insert(token, watched.clone());
+        // Registered after the map entry, so an immediate event finds it.
+        let registration = Registration {
+            token,
+            connection: watched,
+        };
+        match queue.poller.get_ref().watch(tcp, token) {
+            Ok(()) => {
+                data.insert(registration);
+            }
+            Err(error) => tracing::warn!(%error, "cannot watch this connection for disconnects"),
         }
-        Err(error) => tracing::warn!(%error, "cannot watch this connection for disconnects"),
     }
+    #[cfg(not(unix))]
+    let _ = (connection, data);
 }
 
 /// The TCP socket of a connection as `on_connect` sees it: plain, or under TLS.
+#[cfg(unix)]
 fn tcp_stream(connection: &dyn Any) -> Option<&actix_web::rt::net::TcpStream> {
     if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
         return Some(tcp);
@@ -330,6 +412,60 @@ impl Drop for DisconnectWatch {
 #[cfg(test)]
 mod tests {
     use super::Readiness;
+
+    /// Each runtime that runs on a thread gets a queue of its own: a test's runtime ends, the
+    /// next one on the same thread (another test, say) must not inherit a queue whose task is
+    /// gone with the first.
+    #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+    #[test]
+    fn each_runtime_on_a_thread_sees_its_clients_leave() {
+        use std::sync::atomic::Ordering;
+        use std::task::Poll;
+        use std::time::Duration;
+
+        use actix_web::dev::Extensions;
+
+        use super::{watch_disconnects, Registration};
+
+        for round in 0..3 {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+                let (server, _) = listener.accept().await.unwrap();
+                let mut data = Extensions::new();
+                watch_disconnects(&server, &mut data);
+                let connection = data
+                    .get::<Registration>()
+                    .expect("a TCP connection is watched")
+                    .connection
+                    .clone();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                assert!(
+                    !connection.closed.load(Ordering::Acquire),
+                    "round {round}: still open"
+                );
+                drop(client);
+                let closed = std::future::poll_fn(|cx| {
+                    connection.waker.register(cx.waker());
+                    if connection.closed.load(Ordering::Acquire) {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                });
+                tokio::time::timeout(Duration::from_secs(1), closed)
+                    .await
+                    .unwrap_or_else(|_| {
+                        panic!("round {round}: the client's close seen within 1 s")
+                    });
+                drop(server);
+            });
+        }
+    }
 
     #[test]
     fn only_an_end_or_an_error_means_the_client_left() {

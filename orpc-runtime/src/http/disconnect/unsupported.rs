@@ -1,4 +1,5 @@
-//! Where no readiness queue is used (Windows, and systems with neither epoll nor kqueue): there is
+//! Where no readiness queue is used (Unix systems with neither epoll nor kqueue; Windows has no
+//! `sys` module at all): there is
 //! no watcher, and a client that left is noticed at the next write, which keep-alive comments
 //! bound. The type has no values, so none of its methods can run.
 
@@ -20,7 +21,13 @@ impl Poller {
         match *self {}
     }
 
-    pub(super) fn wait(&self, _gone: &mut Vec<u64>) -> io::Result<()> {
+    pub(super) fn take(&self, _gone: &mut Vec<u64>) -> io::Result<()> {
+        match *self {}
+    }
+}
+
+impl std::os::fd::AsRawFd for Poller {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
         match *self {}
     }
 }
