@@ -11,7 +11,10 @@ use std::os::fd::{AsFd, AsRawFd, RawFd};
 use actix_web::rt::net::TcpStream;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 
-use super::{retry_interrupted, Readiness};
+use super::{retry_interrupted, Readiness, Taken};
+
+/// Events taken per system call.
+const BATCH: usize = 64;
 
 pub(super) struct Poller(Epoll);
 
@@ -27,10 +30,11 @@ impl Poller {
         Ok(())
     }
 
-    /// Takes what the queue holds, without waiting; adds the tokens of the connections whose
-    /// client left. `WouldBlock` when it held nothing.
-    pub(super) fn take(&self, gone: &mut Vec<u64>) -> io::Result<()> {
-        let mut events = [EpollEvent::empty(); 64];
+    /// Takes what the queue holds, up to a batch, without waiting; adds the tokens of the
+    /// connections whose client left. Whether the batch emptied the queue, or `WouldBlock` when
+    /// it held nothing.
+    pub(super) fn take(&self, gone: &mut Vec<u64>) -> io::Result<Taken> {
+        let mut events = [EpollEvent::empty(); BATCH];
         let ready = retry_interrupted(|| self.0.wait(&mut events, EpollTimeout::ZERO))?;
         if ready == 0 {
             return Err(io::ErrorKind::WouldBlock.into());
@@ -45,7 +49,7 @@ impl Poller {
                 gone.push(event.data());
             }
         }
-        Ok(())
+        Ok(Taken::of(ready, BATCH))
     }
 }
 

@@ -14,7 +14,10 @@ use actix_web::rt::net::TcpStream;
 use nix::libc;
 use nix::sys::event::{EvFlags, EventFilter, FilterFlag, KEvent, Kqueue};
 
-use super::{retry_interrupted, Readiness};
+use super::{retry_interrupted, Readiness, Taken};
+
+/// Events taken per system call.
+const BATCH: usize = 64;
 
 pub(super) struct Poller(Kqueue);
 
@@ -51,10 +54,11 @@ impl Poller {
         Ok(())
     }
 
-    /// Takes what the queue holds, without waiting; adds the tokens of the connections whose
-    /// client left. `WouldBlock` when it held nothing.
-    pub(super) fn take(&self, gone: &mut Vec<u64>) -> io::Result<()> {
-        let mut events = [event(0, EvFlags::empty(), 0); 64];
+    /// Takes what the queue holds, up to a batch, without waiting; adds the tokens of the
+    /// connections whose client left. Whether the batch emptied the queue, or `WouldBlock` when
+    /// it held nothing.
+    pub(super) fn take(&self, gone: &mut Vec<u64>) -> io::Result<Taken> {
+        let mut events = [event(0, EvFlags::empty(), 0); BATCH];
         let now = libc::timespec {
             tv_sec: 0,
             tv_nsec: 0,
@@ -75,7 +79,7 @@ impl Poller {
                 }
             }
         }
-        Ok(())
+        Ok(Taken::of(ready, BATCH))
     }
 }
 

@@ -195,11 +195,19 @@ mod queue {
                     return;
                 }
             };
-            // Taken until empty: `WouldBlock` clears the readiness the runtime saw.
+            // Taken until empty. Once a batch came back short, the queue is empty without
+            // another call to say so: an event that arrives after it makes the runtime see the
+            // queue readable again, which `clear_ready` leaves as it is.
             loop {
                 gone.clear();
                 match ready.try_io(|poller| poller.get_ref().take(&mut gone)) {
-                    Ok(Ok(())) => super::close(&gone),
+                    Ok(Ok(taken)) => {
+                        super::close(&gone);
+                        if taken == super::Taken::All {
+                            ready.clear_ready();
+                            break;
+                        }
+                    }
                     Ok(Err(error)) => {
                         tracing::error!(%error, "a disconnect queue stopped");
                         return;
@@ -207,6 +215,39 @@ mod queue {
                     Err(_would_block) => break,
                 }
             }
+        }
+    }
+}
+
+/// Whether one take from a queue emptied it.
+#[cfg(unix)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Taken {
+    /// Fewer events than the batch holds: none were left.
+    All,
+    /// A full batch: there may be more.
+    Batch,
+}
+
+#[cfg(unix)]
+impl Taken {
+    #[cfg_attr(
+        not(any(
+            target_os = "linux",
+            target_os = "android",
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "dragonfly"
+        )),
+        allow(dead_code)
+    )]
+    fn of(events: usize, batch: usize) -> Self {
+        if events < batch {
+            Taken::All
+        } else {
+            Taken::Batch
         }
     }
 }
@@ -267,7 +308,24 @@ impl Drop for Registration {
 ///
 /// It applies to TCP connections on Linux, Android, macOS, iOS and the BSDs, plain or (with the
 /// `tls` feature) under rustls, whose TCP socket is watched; elsewhere it does nothing, and a
-/// client that left is noticed at the next write.
+/// client that left is noticed at the next write. The watching runs on the worker that serves
+/// the connection, as part of its runtime: no thread of its own.
+///
+/// [`serve`](super::serve) and `HttpServer::serve_router` ([`ServeRouter`](super::ServeRouter))
+/// install it for you; with a plain `HttpServer`:
+///
+/// ```no_run
+/// use actix_web::{web, App, HttpServer};
+/// use orpc_runtime::http::{watch_disconnects, Router};
+///
+/// # async fn run(router: Router) -> std::io::Result<()> {
+/// HttpServer::new(move || App::new().service(web::scope("/rpc").configure(router.rpc())))
+///     .on_connect(watch_disconnects)
+///     .bind("127.0.0.1:8080")?
+///     .run()
+///     .await
+/// # }
+/// ```
 pub fn watch_disconnects(connection: &dyn Any, data: &mut Extensions) {
     #[cfg(unix)]
     {
