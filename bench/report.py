@@ -455,7 +455,7 @@ def throughput_section(work, root, meta):
         "| server | rounds | headers p50 | headers p99 | first event p50 | first event p99 | other work | failed streams |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    ours_p50 = None
+    ours_p50 = lab_p50 = None
     for s in SERVERS:
         rs = [r for r in latency[s] if r.get("time_to_headers_ms") and r.get("time_to_first_event_ms")]
         if not rs:
@@ -466,6 +466,8 @@ def throughput_section(work, root, meta):
         f50, f99 = pick("time_to_first_event_ms", "p50"), pick("time_to_first_event_ms", "p99")
         if s == "ours":
             ours_p50 = f50
+        elif s == "lab_sse":
+            lab_p50 = f50
         failed = sum(r["streams_failed"] for r in latency[s])
         out.append(
             f"| {NAMES[s]} | {len(rs)} | {h50:.3f} ms | {h99:.3f} ms | {f50:.3f} ms | "
@@ -475,6 +477,14 @@ def throughput_section(work, root, meta):
         p50 = ours_p50
         verdict = "met" if p50 < 1.0 else f"**missed** (measured {p50:.3f} ms)"
         out += ["", f"Target, ours' median time to first event under 1 ms: {verdict}."]
+    if ours_p50 is not None and lab_p50:
+        ratio = ours_p50 / lab_p50
+        verdict = "met" if ratio <= 1.05 else "**missed**"
+        out += [
+            "",
+            f"Target, ours' median time to first event within 5% of lab_sse's: {verdict} "
+            f"(ours / lab_sse {ratio:.3f}).",
+        ]
     out.append("")
 
     out += [
