@@ -11,10 +11,7 @@ use std::os::fd::{AsFd, AsRawFd, RawFd};
 use actix_web::rt::net::TcpStream;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 
-use super::{retry_interrupted, Readiness, Taken};
-
-/// Events taken per system call.
-const BATCH: usize = 64;
+use super::{retry_interrupted, Readiness, BATCH};
 
 pub(super) struct Poller(Epoll);
 
@@ -31,9 +28,9 @@ impl Poller {
     }
 
     /// Takes what the queue holds, up to a batch, without waiting; adds the tokens of the
-    /// connections whose client left. Whether the batch emptied the queue, or `WouldBlock` when
-    /// it held nothing.
-    pub(super) fn take(&self, gone: &mut Vec<u64>) -> io::Result<Taken> {
+    /// connections whose client left. How many events the batch held (fewer than [`BATCH`]: the
+    /// queue is empty), or `WouldBlock` when it held nothing.
+    pub(super) fn take(&self, gone: &mut Vec<u64>) -> io::Result<usize> {
         let mut events = [EpollEvent::empty(); BATCH];
         let ready = retry_interrupted(|| self.0.wait(&mut events, EpollTimeout::ZERO))?;
         if ready == 0 {
@@ -49,7 +46,7 @@ impl Poller {
                 gone.push(event.data());
             }
         }
-        Ok(Taken::of(ready, BATCH))
+        Ok(ready)
     }
 }
 

@@ -14,10 +14,7 @@ use actix_web::rt::net::TcpStream;
 use nix::libc;
 use nix::sys::event::{EvFlags, EventFilter, FilterFlag, KEvent, Kqueue};
 
-use super::{retry_interrupted, Readiness, Taken};
-
-/// Events taken per system call.
-const BATCH: usize = 64;
+use super::{retry_interrupted, Readiness, BATCH};
 
 pub(super) struct Poller(Kqueue);
 
@@ -55,9 +52,9 @@ impl Poller {
     }
 
     /// Takes what the queue holds, up to a batch, without waiting; adds the tokens of the
-    /// connections whose client left. Whether the batch emptied the queue, or `WouldBlock` when
-    /// it held nothing.
-    pub(super) fn take(&self, gone: &mut Vec<u64>) -> io::Result<Taken> {
+    /// connections whose client left. How many events the batch held (fewer than [`BATCH`]: the
+    /// queue is empty), or `WouldBlock` when it held nothing.
+    pub(super) fn take(&self, gone: &mut Vec<u64>) -> io::Result<usize> {
         let mut events = [event(0, EvFlags::empty(), 0); BATCH];
         let now = libc::timespec {
             tv_sec: 0,
@@ -79,7 +76,7 @@ impl Poller {
                 }
             }
         }
-        Ok(Taken::of(ready, BATCH))
+        Ok(ready)
     }
 }
 

@@ -203,7 +203,7 @@ mod queue {
                 match ready.try_io(|poller| poller.get_ref().take(&mut gone)) {
                     Ok(Ok(taken)) => {
                         super::close(&gone);
-                        if taken == super::Taken::All {
+                        if taken < super::BATCH {
                             ready.clear_ready();
                             break;
                         }
@@ -219,38 +219,9 @@ mod queue {
     }
 }
 
-/// Whether one take from a queue emptied it.
+/// Events taken from a queue per system call.
 #[cfg(unix)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Taken {
-    /// Fewer events than the batch holds: none were left.
-    All,
-    /// A full batch: there may be more.
-    Batch,
-}
-
-#[cfg(unix)]
-impl Taken {
-    #[cfg_attr(
-        not(any(
-            target_os = "linux",
-            target_os = "android",
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "dragonfly"
-        )),
-        allow(dead_code)
-    )]
-    fn of(events: usize, batch: usize) -> Self {
-        if events < batch {
-            Taken::All
-        } else {
-            Taken::Batch
-        }
-    }
-}
+const BATCH: usize = 64;
 
 /// Says once per process why connections are not watched.
 #[cfg(unix)]

@@ -21,7 +21,7 @@ impl Poller {
         match *self {}
     }
 
-    pub(super) fn take(&self, _gone: &mut Vec<u64>) -> io::Result<super::Taken> {
+    pub(super) fn take(&self, _gone: &mut Vec<u64>) -> io::Result<usize> {
         match *self {}
     }
 }
