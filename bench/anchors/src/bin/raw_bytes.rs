@@ -4,6 +4,11 @@
 //! handler, no serialization, no per-event chunk: what is left is actix-web and the socket.
 //!
 //!     raw_bytes --addr 127.0.0.1:8787   # GET /api/count?n=N[&delay_ms=D], GET /api/forever?interval_ms=T
+//!
+//! With `RAW_ON_CONNECT=1` in its environment, each connection also gets one 8-byte value
+//! through `HttpServer::on_connect`, as any per-connection watch handed to requests must: what
+//! actix-web alone charges for that (BENCHMARKS.md, "Memory per idle stream"). `bench/run` does
+//! not set it.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -115,12 +120,22 @@ async fn forever(query: web::Query<ForeverQuery>) -> HttpResponse {
     sse(stream::once(async { Ok(Bytes::from_static(b": \n\n")) }).chain(events))
 }
 
+/// What `RAW_ON_CONNECT` hands each connection's requests.
+#[allow(dead_code)]
+struct ConnectionMark(u64);
+
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let addr = addr_from_args("raw_bytes");
-    let server = HttpServer::new(|| App::new().service(count).service(forever))
-        .shutdown_timeout(1)
-        .bind(&addr)?;
+    let server = HttpServer::new(|| App::new().service(count).service(forever)).shutdown_timeout(1);
+    let server = if std::env::var_os("RAW_ON_CONNECT").is_some() {
+        server.on_connect(|_, data| {
+            data.insert(ConnectionMark(0));
+        })
+    } else {
+        server
+    };
+    let server = server.bind(&addr)?;
     for bound in server.addrs() {
         println!("listening on http://{bound}");
     }
