@@ -1,7 +1,6 @@
 //! Where no readiness queue is used (Unix systems with neither epoll nor kqueue; Windows has no
-//! `sys` module at all): there is
-//! no watcher, and a client that left is noticed at the next write, which keep-alive comments
-//! bound. The type has no values, so none of its methods can run.
+//! `sys` module at all): there is no watcher, and a client that left is noticed at the next
+//! write, which keep-alive comments bound. The type has no values, so none of its methods can run.
 
 use std::io;
 
