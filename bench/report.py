@@ -352,8 +352,9 @@ def throughput_section(work, root, meta):
         "`node bench/node/server.mjs --port 0` |",
         "",
         "The three actix-web servers are built alike: with actix-web's `http2` feature, which ours "
-        "has through `orpc-runtime`'s `tls` (the example serves HTTPS with `--tls-cert`). It "
-        "costs every connection memory, plain HTTP/1.1 ones included (see the memory table).",
+        "has through `orpc-runtime`'s `tls` (the example serves HTTPS with `--tls-cert`), and "
+        "with tokio's `rt-multi-thread`, which the example's package turns on. Both cost memory "
+        "(see the memory table).",
         "",
         "![events per second, single stream and many streams](bench/throughput.svg)",
         "",
@@ -501,7 +502,10 @@ def throughput_section(work, root, meta):
         "actix-web's `http2` feature, on in all three actix-web servers, accounts for about "
         "1.6 KiB of each actix-web figure: with it, the future that serves a connection keeps "
         "room for an HTTP/2 handshake, even on a plain HTTP/1.1 connection (`raw_bytes` "
-        "measured 10.22 KiB per stream without the feature and 11.84 KiB with it, 2026-12-02).",
+        "measured 10.22 KiB per stream without the feature and 11.84 KiB with it, 2026-12-02). "
+        "tokio's `rt-multi-thread` widens the runtime handle in every timer, the `interval` that "
+        "`forever` keeps included (112 bytes instead of 96; `raw_bytes` measured 11.84 KiB per "
+        "stream without the feature and 11.89 KiB with it, 2026-12-02).",
         "",
         "| server | streams open | RSS before | RSS with all open | per stream |",
         "|---|---:|---:|---:|---:|",
