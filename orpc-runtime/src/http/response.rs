@@ -14,7 +14,9 @@
 //!
 //! The initial comment and the keep-alive comments are encoded once per router ([`Shared`])
 //! and sent as shared bytes: opening a stream and keeping it alive allocate nothing, and the
-//! encoder's buffer exists only once the handler has sent something. The initial comment goes
+//! encoder's buffer exists only once the handler has sent something. A quiet HTTP/1 stream on a
+//! watched connection has no keep-alive timer of its own either: its worker keeps the time
+//! ([`DisconnectWatch::count_silence`]). The initial comment goes
 //! alone, as the first chunk; the handler is polled from the next one.
 //!
 //! The first chunk of events takes its buffer with it (`Encoder::take_all`); the buffer the
@@ -103,21 +105,40 @@ impl Shared {
 
 /// The body of an [`EventStream`](super::EventStream) response: its events, encoded as the
 /// socket takes them, and no faster. Opaque; actix-web polls it.
+///
+/// 96 bytes: actix-web keeps it, in a box with 8 of its own, as long as the stream is open, so
+/// what only some streams need waits in [`Extras`].
 pub struct SseBody {
     // Dropped first: the handler's cleanup runs before the ticket counts the stream finished.
     source: Option<Pin<Box<dyn FrameSource>>>,
     encoder: Encoder,
     shared: Arc<Shared>,
-    phase: Phase,
-    /// Whether the stream is on an HTTP/2 connection, so its keep-alive interval is
-    /// `interval_h2`.
-    http2: bool,
-    /// Fires when the stream has been silent for the keep-alive interval.
-    quiet: Option<Pin<Box<Sleep>>>,
-    wakers: Option<Wakers>,
-    /// Boxed, and only when wanted: a disabled span would still take 40 bytes in every stream.
-    span: Option<Box<tracing::Span>>,
+    /// The watched connection, through which the stream is woken when its client leaves, when
+    /// the server shuts down (the stream then reads the router's flag) and, if `counted`, when
+    /// its silence has lasted the keep-alive interval.
+    watch: Option<DisconnectWatch>,
+    extras: Option<Pin<Box<Extras>>>,
     ticket: Option<StartedStream>,
+    phase: Phase,
+    /// Whether the watch counts the stream's silence on the worker's clock
+    /// ([`DisconnectWatch::count_silence`]); otherwise a keep-alive timer is in `extras`.
+    counted: bool,
+}
+
+pin_project_lite::pin_project! {
+    /// What some streams need and most don't, in one allocation.
+    struct Extras {
+        // The stream's span, when a subscriber wants it.
+        span: Option<tracing::Span>,
+        // The keep-alive interval and its timer, when the watch does not count the silence: on
+        // HTTP/2 and on connections that are not watched.
+        every: Option<Duration>,
+        #[pin]
+        quiet: Option<Sleep>,
+        // Shutdown, on a connection that is not watched.
+        #[pin]
+        waiter: Option<WaitForCancellationFutureOwned>,
+    }
 }
 
 /// How far a stream has got, for what its next chunk does with the encoder's buffer.
@@ -129,16 +150,6 @@ enum Phase {
     First,
     /// The buffer is kept and reused.
     Steady,
-}
-
-/// How a quiet stream is woken when its client leaves or its server shuts down.
-enum Wakers {
-    /// Through its watched connection, which the disconnect watcher wakes for both; the stream
-    /// reads the router's shutdown flag when woken.
-    Connection(DisconnectWatch),
-    /// Its connection is not watched: disconnects show on the next write, and shutdown through a
-    /// waiter of its own.
-    Alone(Pin<Box<WaitForCancellationFutureOwned>>),
 }
 
 /// The options of one SSE response.
@@ -160,36 +171,55 @@ impl SseBody {
         // Kept when a subscriber wants it, or when there is no subscriber at all: then, with
         // tracing's `log` feature, entering it is logged through the `log` crate.
         let wanted = !span.is_disabled() || !tracing::dispatcher::has_been_set();
-        let span = wanted.then(|| Box::new(span));
+        let span = wanted.then_some(span);
         let interval = if settings.http2 {
             settings.shared.interval_h2
         } else {
             settings.shared.interval
         };
-        let quiet = interval.map(|every| Box::pin(tokio::time::sleep(every)));
-        let wakers = match (settings.disconnect, &settings.shared.shutdown) {
-            (Some(watch), _) => Some(Wakers::Connection(watch)),
-            (None, Some(shutdown)) => Some(Wakers::Alone(Box::pin(shutdown.waiter()))),
-            (None, None) => None,
+        let watch = settings.disconnect;
+        let counted = match (&watch, interval) {
+            (Some(watch), Some(every)) => watch.count_silence(every),
+            _ => false,
         };
+        let every = interval.filter(|_| !counted);
+        let waiter = match (&watch, &settings.shared.shutdown) {
+            (None, Some(shutdown)) => Some(shutdown.waiter()),
+            _ => None,
+        };
+        let extras = (span.is_some() || every.is_some() || waiter.is_some()).then(|| {
+            Box::pin(Extras {
+                span,
+                every,
+                quiet: every.map(tokio::time::sleep),
+                waiter,
+            })
+        });
         SseBody {
             source: Some(source),
             encoder: Encoder::new(settings.envelope),
             shared: settings.shared,
-            phase: Phase::Opening,
-            http2: settings.http2,
-            quiet,
-            wakers,
-            span,
+            watch,
+            extras,
             ticket: settings.ticket,
+            phase: Phase::Opening,
+            counted,
         }
     }
 
     /// Drops the handler, which runs its cleanup guards, then counts the stream finished.
     fn end(&mut self) {
         self.source = None;
-        self.wakers = None;
-        self.quiet = None;
+        self.watch = None;
+        if let Some(extras) = self.extras.as_mut() {
+            if extras.span.is_some() {
+                let mut extras = extras.as_mut().project();
+                extras.quiet.set(None);
+                extras.waiter.set(None);
+            } else {
+                self.extras = None;
+            }
+        }
         self.ticket = None;
     }
 
@@ -245,7 +275,7 @@ impl SseBody {
     /// for the interval; `None` once the stream is over.
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         let this = self;
-        let span = this.span.as_deref().cloned();
+        let span = this.extras.as_ref().and_then(|extras| extras.span.clone());
         let _entered = span.as_ref().map(tracing::Span::enter);
         let opening = if this.phase == Phase::Opening {
             this.phase = Phase::First;
@@ -255,16 +285,19 @@ impl SseBody {
         };
         if this.source.is_some() {
             // Registers the waker first, then reads the flags, so that no wake-up is missed.
-            let (gone, shutting_down) = match this.wakers.as_mut() {
-                Some(Wakers::Connection(watch)) => (
+            let (gone, shutting_down) = if let Some(watch) = this.watch.as_mut() {
+                (
                     watch.poll_gone(cx).is_ready(),
                     this.shared
                         .shutdown
                         .as_ref()
                         .is_some_and(|shutdown| shutdown.is_triggered()),
-                ),
-                Some(Wakers::Alone(waiter)) => (false, waiter.as_mut().poll(cx).is_ready()),
-                None => (false, false),
+                )
+            } else if let Some(extras) = this.extras.as_mut() {
+                let waiter = extras.as_mut().project().waiter.as_pin_mut();
+                (false, waiter.is_some_and(|w| w.poll(cx).is_ready()))
+            } else {
+                (false, false)
             };
             if gone {
                 tracing::debug!("client went away; ending its stream");
@@ -297,21 +330,34 @@ impl SseBody {
             if this.source.is_none() {
                 return Poll::Ready(None);
             }
-            let Some(quiet) = this.quiet.as_mut() else {
-                return Poll::Pending;
+            let due = if this.counted {
+                // The worker's task wakes the stream, when due, through the waker that
+                // `poll_gone` registered above.
+                this.watch
+                    .as_ref()
+                    .is_some_and(DisconnectWatch::silence_is_due)
+            } else {
+                let quiet = this.extras.as_mut().and_then(|extras| {
+                    let quiet = extras.as_mut().project().quiet;
+                    quiet.as_pin_mut()
+                });
+                quiet.is_some_and(|quiet| quiet.poll(cx).is_ready())
             };
-            if quiet.as_mut().poll(cx).is_pending() {
+            if !due {
                 return Poll::Pending;
             }
             this.shared.keep_alive.clone()
         };
-        let interval = if this.http2 {
-            this.shared.interval_h2
-        } else {
-            this.shared.interval
-        };
-        if let (Some(quiet), Some(every)) = (this.quiet.as_mut(), interval) {
-            quiet.as_mut().reset(Instant::now() + every);
+        if this.counted {
+            // `counted` means HTTP/1 with keep-alive on.
+            if let (Some(watch), Some(every)) = (&this.watch, this.shared.interval) {
+                watch.count_silence(every);
+            }
+        } else if let Some(extras) = this.extras.as_mut() {
+            let extras = extras.as_mut().project();
+            if let (Some(quiet), Some(every)) = (extras.quiet.as_pin_mut(), *extras.every) {
+                quiet.reset(Instant::now() + every);
+            }
         }
         Poll::Ready(Some(chunk))
     }
@@ -413,5 +459,19 @@ impl Stream for EncodedFrames {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         self.get_mut().0.poll_chunk(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// actix-web boxes the body with 8 bytes of its own and keeps it while the stream is open:
+    /// at 96 bytes the box takes a 112-byte block of the allocator, at 104 one of 128.
+    #[test]
+    fn an_idle_streams_body_stays_within_96_bytes() {
+        assert!(
+            std::mem::size_of::<super::SseBody>() <= 96,
+            "SseBody is {} bytes",
+            std::mem::size_of::<super::SseBody>()
+        );
     }
 }

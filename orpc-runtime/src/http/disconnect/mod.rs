@@ -16,6 +16,16 @@
 //! file descriptor is duplicated, so a stream costs no descriptor beyond its socket, and the
 //! kernel drops the registration by itself when the socket closes.
 //!
+//! The worker keeps its connections in a table of its own (`table.rs`), where a request finds its
+//! connection by the peer's address and the port it came in on; nothing goes into actix-web's
+//! per-connection data, which would cost each connection a map of its own. The table needs no
+//! lock: a connection, its requests and their responses all live on the worker that accepted it.
+//!
+//! The same table keeps time for quiet HTTP/1 streams: a stream on a watched connection writes
+//! down when its keep-alive comment is due, and the worker's task, with one timer for all its
+//! streams, wakes it then. A stream therefore has no timer of its own, only on HTTP/2 and on
+//! connections that are not watched.
+//!
 //! The queue depends on the operating system:
 //! - Linux and Android: epoll, for `EPOLLRDHUP` only, one-shot (`epoll.rs`); the kernel never
 //!   reports ordinary data.
@@ -27,8 +37,9 @@
 //!   keep-alive comments (every 5 s by default) bound; keep them enabled there.
 //!
 //! The same wake-up serves shutdown: [`Router::shutdown`](super::Router::shutdown) sets its flag,
-//! then [`wake_all`] wakes the stream on every watched connection, which reads the flag. A stream
-//! on a watched connection therefore needs no shutdown waiter of its own; the others have one.
+//! then [`wake_all`] asks each worker's task to wake the stream on every watched connection,
+//! which reads the flag. A stream on a watched connection therefore needs no shutdown waiter of
+//! its own; the others have one.
 //!
 //! TLS connections (with the `tls` feature) are watched through their TCP socket. On HTTP/2, where
 //! one connection carries many streams, a dropped connection wakes every stream on it; a client
@@ -42,7 +53,8 @@
 //! - A client that half-closes its sending side after the request (`shutdown(SHUT_WR)`) looks
 //!   exactly like one that left, and its stream is ended. SSE clients don't do that; plain
 //!   request/response calls are unaffected.
-//! - A connection accepted outside a tokio runtime (actix-web always has one) is not watched.
+//! - A connection accepted outside a single-threaded tokio runtime (actix-web's workers always
+//!   run one) is not watched: the table belongs to the thread.
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[path = "epoll.rs"]
@@ -71,72 +83,182 @@ mod sys;
 #[path = "unsupported.rs"]
 mod sys;
 
+#[cfg(unix)]
+mod table;
+
 use std::any::Any;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+#[cfg(unix)]
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::task::{Context, Poll};
 
 use actix_web::dev::Extensions;
+#[cfg(unix)]
 use actix_web::http::Version;
 use actix_web::HttpRequest;
-use futures_util::task::AtomicWaker;
 
-/// Whether one connection's client is gone, and who to tell: its HTTP/1 stream, or each of the
-/// streams of an HTTP/2 connection.
-#[derive(Default)]
-struct Connection {
-    closed: AtomicBool,
-    waker: AtomicWaker,
-    /// HTTP/2's streams, by watch; empty, without an allocation, on an HTTP/1 connection.
-    streams: Mutex<Vec<(u64, Waker)>>,
-}
-
-impl Connection {
-    /// Wakes every stream watching the connection.
-    fn wake(&self) {
-        self.waker.wake();
-        let streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
-        for (_, waker) in streams.iter() {
-            waker.wake_by_ref();
-        }
-    }
-}
-
-/// The watched connections of every worker's queue, by token. A queue's task looks its
-/// connections up here, and [`wake_all`] goes through them all.
-static CONNECTIONS: Mutex<Option<HashMap<u64, Arc<Connection>>>> = Mutex::new(None);
 #[cfg(unix)]
-static NEXT_TOKEN: AtomicU64 = AtomicU64::new(0);
+use table::{Peer, State, Token};
 
-fn connections() -> MutexGuard<'static, Option<HashMap<u64, Arc<Connection>>>> {
-    CONNECTIONS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The readiness queue of the worker thread that runs it, served by a task on that worker's
-/// runtime: the queue's descriptor turns readable when a watched client has left.
+/// This thread's readiness queue and the connections registered with it.
 #[cfg(unix)]
-mod queue {
+mod worker {
     use std::cell::RefCell;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
+    use std::future::poll_fn;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::{Arc, Mutex, Weak};
+    use std::task::{Poll, Waker};
+    use std::time::Duration;
 
+    use futures_util::task::AtomicWaker;
     use tokio::io::unix::AsyncFd;
     use tokio::io::Interest;
+    use tokio::runtime::RuntimeFlavor;
+    use tokio::time::Instant;
 
     use super::sys::Poller;
+    use super::table::{Table, Token};
+    use std::future::Future as _;
 
     pub(super) struct Queue {
         pub(super) poller: AsyncFd<Poller>,
         /// Whether its task still runs; it stops with its runtime (a test's, say), and the next
-        /// connection on the thread starts a new queue.
+        /// connection on the thread starts a new queue and table.
         serving: AtomicBool,
+        /// Set by [`wake_all`]: the task wakes every stream of its table.
+        wake_all: AtomicBool,
+        task: AtomicWaker,
+        /// The start of the worker's clock, which keep-alive times count from in milliseconds.
+        origin: Instant,
+    }
+
+    /// A queue and its table, on the thread that serves their connections. Streams are polled on
+    /// the thread that accepted their connection (actix-web's workers are single-threaded), so
+    /// the table needs no lock.
+    pub(super) struct Worker {
+        /// Tells this worker's watches from those of an earlier worker on the same thread:
+        /// 1 to 255.
+        pub(super) tag: u8,
+        pub(super) queue: Arc<Queue>,
+        pub(super) table: Table,
+        /// When the task's timer fires next, for the earliest quiet stream; `u64::MAX` for never.
+        armed: u64,
+    }
+
+    impl Worker {
+        /// The worker clock's time, in milliseconds.
+        pub(super) fn now(&self) -> u64 {
+            Instant::now()
+                .saturating_duration_since(self.queue.origin)
+                .as_millis() as u64
+        }
+
+        /// Counts an HTTP/1 stream's silence again: its keep-alive comment is due after `every`.
+        /// The task's timer is brought forward if this is now the earliest. False if the
+        /// connection is not in the table.
+        pub(super) fn set_due(&mut self, token: Token, every: Duration) -> bool {
+            // Rounded up, so that no comment comes early.
+            let every = every.as_nanos().div_ceil(1_000_000);
+            let due = self
+                .now()
+                .saturating_add(u64::try_from(every).unwrap_or(u64::MAX / 2));
+            if !self.table.set_due(token, due) {
+                return false;
+            }
+            if due < self.armed {
+                self.armed = due;
+                self.queue.task.wake();
+            }
+            true
+        }
     }
 
     thread_local! {
-        static QUEUE: RefCell<Option<Arc<Queue>>> = const { RefCell::new(None) };
+        static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
+    }
+
+    /// Every queue, for [`wake_all`].
+    static QUEUES: Mutex<Vec<Weak<Queue>>> = Mutex::new(Vec::new());
+    static TAGS: AtomicU32 = AtomicU32::new(0);
+
+    /// Runs `f` on this thread's worker, if it has one that still serves.
+    pub(super) fn with<T>(f: impl FnOnce(&mut Worker) -> T) -> Option<T> {
+        WORKER
+            .try_with(|slot| {
+                let mut slot = slot.try_borrow_mut().ok()?;
+                let worker = slot
+                    .as_mut()
+                    .filter(|w| w.queue.serving.load(Ordering::Acquire))?;
+                Some(f(worker))
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Runs `f` on this thread's worker, starting one (with its task on the current runtime) on
+    /// first use and again after its runtime ended. `None` outside a single-threaded tokio
+    /// runtime (whose tasks might run on another thread than this table's), or when the system
+    /// refuses a queue: such connections are not watched.
+    pub(super) fn with_started<T>(f: impl FnOnce(&mut Worker) -> T) -> Option<T> {
+        WORKER.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            let serving = slot
+                .as_ref()
+                .is_some_and(|w| w.queue.serving.load(Ordering::Acquire));
+            if !serving {
+                *slot = Some(start()?);
+            }
+            slot.as_mut().map(f)
+        })
+    }
+
+    fn start() -> Option<Worker> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| super::unwatched("no tokio runtime on this thread"))
+            .ok()?;
+        if runtime.runtime_flavor() != RuntimeFlavor::CurrentThread {
+            super::unwatched("not a single-threaded tokio runtime");
+            return None;
+        }
+        // tokio 1.54 deprecated its safe constructors for their lack of I/O safety in general
+        // (`T::as_raw_fd` may return a descriptor that `T` does not own) and offers `unsafe`
+        // ones instead, which this crate forbids. Here the condition they ask for holds by
+        // construction: `Poller` owns its descriptor (an `OwnedFd`) for its whole life, never
+        // replaces it, and always returns that one.
+        #[allow(deprecated)]
+        let register = |poller| AsyncFd::with_interest(poller, Interest::READABLE);
+        let poller = Poller::new()
+            .and_then(register)
+            .map_err(|error| super::unwatched(&error.to_string()))
+            .ok()?;
+        let queue = Arc::new(Queue {
+            poller,
+            serving: AtomicBool::new(true),
+            wake_all: AtomicBool::new(false),
+            task: AtomicWaker::new(),
+            origin: Instant::now(),
+        });
+        {
+            let mut queues = QUEUES.lock().unwrap_or_else(|p| p.into_inner());
+            queues.retain(|q| q.strong_count() > 0);
+            queues.push(Arc::downgrade(&queue));
+        }
+        let serving = Serving(queue.clone());
+        runtime.spawn(async move { serve(serving).await });
+        Some(Worker {
+            tag: (TAGS.fetch_add(1, Ordering::Relaxed) % 255 + 1) as u8,
+            queue,
+            table: Table::default(),
+            armed: u64::MAX,
+        })
+    }
+
+    /// Asks every queue's task to wake all its streams.
+    pub(super) fn wake_all() {
+        let queues = QUEUES.lock().unwrap_or_else(|p| p.into_inner());
+        for queue in queues.iter().filter_map(Weak::upgrade) {
+            queue.wake_all.store(true, Ordering::SeqCst);
+            queue.task.wake();
+        }
     }
 
     /// Clears the queue's `serving` flag when its task ends, or is dropped before it first ran.
@@ -148,49 +270,78 @@ mod queue {
         }
     }
 
-    /// This thread's queue, started (with its task on the current runtime) on first use and
-    /// again after its runtime ended. `None` outside a runtime, or when the system refuses a
-    /// queue: such connections are not watched.
-    pub(super) fn current() -> Option<Arc<Queue>> {
-        QUEUE.with(|slot| {
-            let mut slot = slot.borrow_mut();
-            if let Some(queue) = slot.as_ref().filter(|q| q.serving.load(Ordering::Acquire)) {
-                return Some(queue.clone());
-            }
-            let runtime = tokio::runtime::Handle::try_current()
-                .map_err(|_| super::unwatched("no tokio runtime on this thread"))
-                .ok()?;
-            // tokio 1.54 deprecated its safe constructors for their lack of I/O safety in
-            // general (`T::as_raw_fd` may return a descriptor that `T` does not own) and offers
-            // `unsafe` ones instead, which this crate forbids. Here the condition they ask for
-            // holds by construction: `Poller` owns its descriptor (an `OwnedFd`) for its whole
-            // life, never replaces it, and always returns that one.
-            #[allow(deprecated)]
-            let register = |poller| AsyncFd::with_interest(poller, Interest::READABLE);
-            let poller = Poller::new()
-                .and_then(register)
-                .map_err(|error| super::unwatched(&error.to_string()))
-                .ok()?;
-            let queue = Arc::new(Queue {
-                poller,
-                serving: AtomicBool::new(true),
-            });
-            let serving = Serving(queue.clone());
-            runtime.spawn(async move { serve(serving).await });
-            *slot = Some(queue.clone());
-            Some(queue)
-        })
+    /// Wakes `wake` outside the table's borrow: a waker may run code of its own.
+    fn wake_each(wake: &mut Vec<Waker>) {
+        wake.drain(..).for_each(Waker::wake);
     }
 
-    /// Waits for the queue to turn readable, takes what it holds and closes the connections
-    /// whose client left, until the queue fails or the runtime drops the task.
+    /// What the task was woken for.
+    enum News<R> {
+        /// [`wake_all`]: the router is shutting down.
+        WakeAll,
+        /// The earliest quiet streams are due their keep-alive comment.
+        Due,
+        /// The queue is readable: clients left.
+        Queue(R),
+    }
+
+    /// Waits for the queue to turn readable, for the earliest quiet stream's keep-alive time, or
+    /// for [`wake_all`]; closes the connections whose client left and wakes the streams concerned,
+    /// until the queue fails or the runtime drops the task.
     async fn serve(serving: Serving) {
         let queue = &serving.0;
         let mut gone = Vec::new();
+        let mut wake = Vec::new();
+        let own = |worker: &Worker| Arc::ptr_eq(&worker.queue, queue);
+        // The time the timer is set for, and the timer, made at the first quiet stream.
+        let mut timer: Option<(u64, std::pin::Pin<Box<tokio::time::Sleep>>)> = None;
         loop {
-            let mut ready = match queue.poller.readable().await {
-                Ok(ready) => ready,
-                Err(error) => {
+            let news = poll_fn(|cx| {
+                queue.task.register(cx.waker());
+                if queue.wake_all.swap(false, Ordering::SeqCst) {
+                    return Poll::Ready(News::WakeAll);
+                }
+                let armed = with(|worker| own(worker).then_some(worker.armed)).flatten();
+                if let Some(at) = armed.filter(|&at| at != u64::MAX) {
+                    let deadline = queue.origin + Duration::from_millis(at);
+                    let (set, sleep) = timer
+                        .get_or_insert_with(|| (at, Box::pin(tokio::time::sleep_until(deadline))));
+                    if *set != at {
+                        *set = at;
+                        sleep.as_mut().reset(deadline);
+                    }
+                    if sleep.as_mut().poll(cx).is_ready() {
+                        // Fired: set again (and polled) for whatever is due next.
+                        *set = u64::MAX;
+                        return Poll::Ready(News::Due);
+                    }
+                }
+                queue.poller.poll_read_ready(cx).map(News::Queue)
+            })
+            .await;
+            let mut ready = match news {
+                News::WakeAll => {
+                    with(|worker| {
+                        if own(worker) {
+                            worker.table.wakers(&mut wake)
+                        }
+                    });
+                    wake_each(&mut wake);
+                    continue;
+                }
+                News::Due => {
+                    with(|worker| {
+                        if own(worker) {
+                            let now = worker.now();
+                            worker.table.expire(now, &mut wake);
+                            worker.armed = worker.table.next_due().unwrap_or(u64::MAX);
+                        }
+                    });
+                    wake_each(&mut wake);
+                    continue;
+                }
+                News::Queue(Ok(ready)) => ready,
+                News::Queue(Err(error)) => {
                     tracing::error!(%error, "a disconnect queue stopped");
                     return;
                 }
@@ -202,7 +353,14 @@ mod queue {
                 gone.clear();
                 match ready.try_io(|poller| poller.get_ref().take(&mut gone)) {
                     Ok(Ok(taken)) => {
-                        super::close(&gone);
+                        with(|worker| {
+                            if own(worker) {
+                                for &token in &gone {
+                                    worker.table.close(Token::from_u64(token), &mut wake);
+                                }
+                            }
+                        });
+                        wake_each(&mut wake);
                         if taken < super::BATCH {
                             ready.clear_ready();
                             break;
@@ -235,44 +393,13 @@ fn unwatched(why: &str) {
     }
 }
 
-/// Closes the connections of `tokens` (those still registered) and wakes their streams.
-#[cfg(unix)]
-fn close(tokens: &[u64]) {
-    let connections = connections();
-    let Some(connections) = connections.as_ref() else {
-        return;
-    };
-    for token in tokens {
-        if let Some(connection) = connections.get(token) {
-            connection.closed.store(true, Ordering::Release);
-            connection.wake();
-        }
-    }
-}
-
 /// Wakes the stream of every watched connection, so that each looks at its router's shutdown
 /// flag: a stream on a watched connection needs no shutdown waiter of its own. Spurious for the
-/// streams of other routers, which find their flag unset and carry on.
+/// streams of other routers, which find their flag unset and carry on. Each worker's task does
+/// the waking, on its own thread.
 pub(crate) fn wake_all() {
-    let connections = connections();
-    for connection in connections.iter().flat_map(|map| map.values()) {
-        connection.wake();
-    }
-}
-
-/// A connection's registration, kept in the connection's data: dropping it, with the
-/// connection, forgets the connection.
-struct Registration {
-    token: u64,
-    connection: Arc<Connection>,
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        if let Some(connections) = connections().as_mut() {
-            connections.remove(&self.token);
-        }
-    }
+    #[cfg(unix)]
+    worker::wake_all();
 }
 
 /// Installs disconnect detection; pass it to `HttpServer::on_connect`.
@@ -280,7 +407,9 @@ impl Drop for Registration {
 /// It applies to TCP connections on Linux, Android, macOS, iOS and the BSDs, plain or (with the
 /// `tls` feature) under rustls, whose TCP socket is watched; elsewhere it does nothing, and a
 /// client that left is noticed at the next write. The watching runs on the worker that serves
-/// the connection, as part of its runtime: no thread of its own.
+/// the connection, as part of its runtime: no thread of its own. It puts nothing in the
+/// connection's data (`data`), which is left for your own values when you call it from an
+/// `on_connect` of your own.
 ///
 /// [`serve`](super::serve) and `HttpServer::serve_router` ([`ServeRouter`](super::ServeRouter))
 /// install it for you; with a plain `HttpServer`:
@@ -298,33 +427,31 @@ impl Drop for Registration {
 /// # }
 /// ```
 pub fn watch_disconnects(connection: &dyn Any, data: &mut Extensions) {
+    let _ = data;
     #[cfg(unix)]
     {
+        use std::os::fd::AsRawFd as _;
+
         let Some(tcp) = tcp_stream(connection) else {
             return;
         };
-        let Some(queue) = queue::current() else {
+        let (Ok(addr), Ok(local)) = (tcp.peer_addr(), tcp.local_addr()) else {
             return;
         };
-        let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
-        let watched = Arc::new(Connection::default());
-        connections()
-            .get_or_insert_with(HashMap::new)
-            .insert(token, watched.clone());
-        // Registered after the map entry, so an immediate event finds it.
-        let registration = Registration {
-            token,
-            connection: watched,
-        };
-        match queue.poller.get_ref().watch(tcp, token) {
-            Ok(()) => {
-                data.insert(registration);
+        let peer = Peer::new(addr, local.port());
+        worker::with_started(|worker| {
+            let Some(token) = worker.table.insert(peer, tcp.as_raw_fd()) else {
+                unwatched("a worker's table is full");
+                return;
+            };
+            if let Err(error) = worker.queue.poller.get_ref().watch(tcp, token.to_u64()) {
+                worker.table.remove(&peer, token);
+                tracing::warn!(%error, "cannot watch this connection for disconnects");
             }
-            Err(error) => tracing::warn!(%error, "cannot watch this connection for disconnects"),
-        }
+        });
     }
     #[cfg(not(unix))]
-    let _ = (connection, data);
+    let _ = connection;
 }
 
 /// The TCP socket of a connection as `on_connect` sees it: plain, or under TLS.
@@ -373,11 +500,19 @@ impl Readiness {
     }
 }
 
-/// Watches one request's connection for the client going away.
+/// Watches one request's connection for the client going away. It belongs to the worker thread
+/// that accepted the connection, as the response it serves does.
 pub(crate) struct DisconnectWatch {
-    connection: Arc<Connection>,
+    /// The worker's tag (high 8 bits, never 0) and the connection's slot (low 24 bits): no
+    /// slot of an earlier worker's table on the same thread is taken for this one's.
+    #[cfg(unix)]
+    place: std::num::NonZeroU32,
+    #[cfg(unix)]
+    generation: u32,
     /// The watch's key among an HTTP/2 connection's streams; 0 on HTTP/1.
-    stream: u64,
+    #[cfg(unix)]
+    stream: u32,
+    _thread_bound: std::marker::PhantomData<*const ()>,
 }
 
 impl DisconnectWatch {
@@ -385,55 +520,112 @@ impl DisconnectWatch {
     /// HTTP/2 it sees the whole connection drop; one stream's reset shows at its next write
     /// ([`RESET_PROBE`](super::RESET_PROBE)).
     pub(crate) fn new(request: &HttpRequest) -> Option<Self> {
-        static STREAMS: AtomicU64 = AtomicU64::new(1);
-        let registration = request.conn_data::<Registration>()?;
-        let stream = if request.version() >= Version::HTTP_2 {
-            STREAMS.fetch_add(1, Ordering::Relaxed)
+        #[cfg(unix)]
+        {
+            let peer = Peer::new(
+                request.peer_addr()?,
+                request.app_config().local_addr().port(),
+            );
+            Self::of(&peer, request.version() >= Version::HTTP_2)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = request;
+            None
+        }
+    }
+
+    #[cfg(unix)]
+    fn of(peer: &Peer, http2: bool) -> Option<Self> {
+        static STREAMS: AtomicU32 = AtomicU32::new(1);
+        let (token, tag) = worker::with(|worker| Some((worker.table.find(peer)?, worker.tag)))??;
+        let place = std::num::NonZeroU32::new(u32::from(tag) << 24 | token.slot)?;
+        let stream = if http2 {
+            // Never 0, which means HTTP/1; two streams of one connection share a key only if
+            // four billion others opened between them.
+            STREAMS.fetch_add(1, Ordering::Relaxed).max(1)
         } else {
             0
         };
         Some(DisconnectWatch {
-            connection: registration.connection.clone(),
+            place,
+            generation: token.generation,
             stream,
+            _thread_bound: std::marker::PhantomData,
         })
     }
 
-    /// Ready once the client has closed or reset the connection.
-    pub(crate) fn poll_gone(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.connection.closed.load(Ordering::Acquire) {
-            return Poll::Ready(());
+    /// Runs `f` with this thread's worker and the watch's token, if the worker is the one
+    /// that made the watch.
+    #[cfg(unix)]
+    fn on_worker<T>(&self, f: impl FnOnce(&mut worker::Worker, Token) -> T) -> Option<T> {
+        let place = self.place.get();
+        let token = Token {
+            slot: place & 0x00ff_ffff,
+            generation: self.generation,
+        };
+        worker::with(|worker| (u32::from(worker.tag) == place >> 24).then(|| f(worker, token)))
+            .flatten()
+    }
+
+    /// Counts the stream's silence on the worker's clock from now: it is due a keep-alive comment
+    /// after `every`, and the worker's task wakes it then through the waker of
+    /// [`poll_gone`](Self::poll_gone). HTTP/1 only (false on HTTP/2, whose streams share the
+    /// connection's slot): a stream that gets false keeps a timer of its own.
+    pub(crate) fn count_silence(&self, every: std::time::Duration) -> bool {
+        #[cfg(unix)]
+        {
+            self.stream == 0
+                && self
+                    .on_worker(|worker, token| worker.set_due(token, every))
+                    .unwrap_or(false)
         }
-        if self.stream == 0 {
-            self.connection.waker.register(cx.waker());
-        } else {
-            let mut streams = self
-                .connection
-                .streams
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            match streams.iter_mut().find(|(key, _)| *key == self.stream) {
-                Some((_, waker)) => waker.clone_from(cx.waker()),
-                None => streams.push((self.stream, cx.waker().clone())),
+        #[cfg(not(unix))]
+        {
+            let _ = every;
+            false
+        }
+    }
+
+    /// Whether the silence counted by [`count_silence`](Self::count_silence) has lasted its
+    /// interval.
+    pub(crate) fn silence_is_due(&self) -> bool {
+        #[cfg(unix)]
+        {
+            self.on_worker(|worker, token| worker.table.is_due(token, worker.now()))
+                .unwrap_or(false)
+        }
+        #[cfg(not(unix))]
+        false
+    }
+
+    /// Ready once the client has closed or reset the connection. The check and the waker's
+    /// registration are one step on the worker's table, so no close falls between them.
+    pub(crate) fn poll_gone(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        #[cfg(unix)]
+        {
+            let stream = self.stream;
+            let state =
+                self.on_worker(|worker, token| worker.table.poll(token, stream, cx.waker()));
+            if let Some(State::Closed) = state {
+                return Poll::Ready(());
             }
         }
-        // Checked again: a close between the first check and the registration woke no one.
-        if self.connection.closed.load(Ordering::Acquire) {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
+        #[cfg(not(unix))]
+        let _ = cx;
+        Poll::Pending
     }
 }
 
 impl Drop for DisconnectWatch {
     fn drop(&mut self) {
-        if self.stream != 0 {
-            let mut streams = self
-                .connection
-                .streams
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            streams.retain(|(key, _)| *key != self.stream);
+        #[cfg(unix)]
+        {
+            // Dropped after the table's borrow ends: the waker may be its task's last reference.
+            let stream = self.stream;
+            let _waker = self
+                .on_worker(|worker, token| worker.table.forget(token, stream))
+                .flatten();
         }
     }
 }
@@ -448,13 +640,12 @@ mod tests {
     #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
     #[test]
     fn each_runtime_on_a_thread_sees_its_clients_leave() {
-        use std::sync::atomic::Ordering;
         use std::task::Poll;
         use std::time::Duration;
 
         use actix_web::dev::Extensions;
 
-        use super::{watch_disconnects, Registration};
+        use super::{watch_disconnects, DisconnectWatch, Peer};
 
         for round in 0..3 {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -465,32 +656,25 @@ mod tests {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
                 let (server, _) = listener.accept().await.unwrap();
-                let mut data = Extensions::new();
-                watch_disconnects(&server, &mut data);
-                let connection = data
-                    .get::<Registration>()
-                    .expect("a TCP connection is watched")
-                    .connection
-                    .clone();
+                watch_disconnects(&server, &mut Extensions::new());
+                let peer = Peer::new(
+                    server.peer_addr().unwrap(),
+                    server.local_addr().unwrap().port(),
+                );
+                let mut watch =
+                    DisconnectWatch::of(&peer, false).expect("a TCP connection is watched");
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 assert!(
-                    !connection.closed.load(Ordering::Acquire),
+                    std::future::poll_fn(|cx| Poll::Ready(watch.poll_gone(cx).is_pending())).await,
                     "round {round}: still open"
                 );
                 drop(client);
-                let closed = std::future::poll_fn(|cx| {
-                    connection.waker.register(cx.waker());
-                    if connection.closed.load(Ordering::Acquire) {
-                        Poll::Ready(())
-                    } else {
-                        Poll::Pending
-                    }
-                });
-                tokio::time::timeout(Duration::from_secs(1), closed)
-                    .await
-                    .unwrap_or_else(|_| {
-                        panic!("round {round}: the client's close seen within 1 s")
-                    });
+                tokio::time::timeout(
+                    Duration::from_secs(1),
+                    std::future::poll_fn(|cx| watch.poll_gone(cx)),
+                )
+                .await
+                .unwrap_or_else(|_| panic!("round {round}: the client's close seen within 1 s"));
                 drop(server);
             });
         }
