@@ -16,8 +16,8 @@
 //! and sent as shared bytes: opening a stream and keeping it alive allocate nothing, and the
 //! encoder's buffer exists only once the handler has sent something. A quiet HTTP/1 stream on a
 //! watched connection has no keep-alive timer of its own either: its worker keeps the time
-//! ([`DisconnectWatch::count_silence`]). The initial comment goes
-//! alone, as the first chunk; the handler is polled from the next one.
+//! ([`DisconnectWatch::count_silence`]). The initial comment goes alone, as the first chunk; the
+//! handler is polled from the next one.
 //!
 //! The first chunk of events takes its buffer with it (`Encoder::take_all`); the buffer the
 //! stream keeps and reuses from then on is sized by the frames that follow. An opening burst (a
@@ -105,9 +105,8 @@ impl Shared {
 
 /// The body of an [`EventStream`](super::EventStream) response: its events, encoded as the
 /// socket takes them, and no faster. Opaque; actix-web polls it.
-///
-/// 96 bytes: actix-web keeps it, in a box with 8 of its own, as long as the stream is open, so
-/// what only some streams need waits in [`Extras`].
+// 96 bytes: actix-web keeps it, in a box with 8 of its own, for as long as the stream is open,
+// so what only some streams need waits in `Extras`.
 pub struct SseBody {
     // Dropped first: the handler's cleanup runs before the ticket counts the stream finished.
     source: Option<Pin<Box<dyn FrameSource>>>,
