@@ -680,6 +680,69 @@ mod tests {
         }
     }
 
+    /// The worker's one timer wakes a quiet stream when its keep-alive comment is due, counted
+    /// from its last write, on tokio's clock (paused here, so the times are exact).
+    #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+    #[test]
+    fn the_workers_timer_wakes_a_quiet_stream_when_its_silence_has_lasted_the_interval() {
+        use std::task::Poll;
+        use std::time::Duration;
+
+        use actix_web::dev::Extensions;
+        use tokio::time::Instant;
+
+        use super::{watch_disconnects, DisconnectWatch, Peer};
+
+        // Woken by the worker's task (through the waker `poll_gone` registers) when due.
+        async fn due(watch: &mut DisconnectWatch) {
+            let woken = std::future::poll_fn(|cx| {
+                assert!(
+                    watch.poll_gone(cx).is_pending(),
+                    "the client is still there"
+                );
+                if watch.silence_is_due() {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            });
+            tokio::time::timeout(Duration::from_secs(60), woken)
+                .await
+                .expect("the worker's timer wakes the stream");
+        }
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            watch_disconnects(&server, &mut Extensions::new());
+            let peer = Peer::new(
+                server.peer_addr().unwrap(),
+                server.local_addr().unwrap().port(),
+            );
+            let mut watch = DisconnectWatch::of(&peer, false).expect("a TCP connection is watched");
+            let every = Duration::from_secs(5);
+            let start = Instant::now();
+            assert!(watch.count_silence(every));
+            due(&mut watch).await;
+            assert_eq!(start.elapsed(), every, "due once the interval has passed");
+            // A write 3 s into the next silence puts the comment off to 3 s + 5 s.
+            assert!(watch.count_silence(every));
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            assert!(!watch.silence_is_due());
+            assert!(watch.count_silence(every));
+            let written = Instant::now();
+            due(&mut watch).await;
+            assert_eq!(written.elapsed(), every, "counted from the last write");
+            drop(server);
+        });
+    }
+
     #[test]
     fn only_an_end_or_an_error_means_the_client_left() {
         let data = Readiness::default();
