@@ -439,9 +439,10 @@ pub fn watch_disconnects(connection: &dyn Any, data: &mut Extensions) {
             return;
         };
         let peer = Peer::new(addr, local.port());
+        // The streams of entries the table drops meanwhile: woken once it is no longer borrowed.
+        let mut gone = Vec::new();
         worker::with_started(|worker| {
-            let Some(token) = worker.table.insert(peer, tcp.as_raw_fd()) else {
-                unwatched("a worker's table is full");
+            let Some(token) = worker.table.insert(peer, tcp.as_raw_fd(), &mut gone) else {
                 return;
             };
             if let Err(error) = worker.queue.poller.get_ref().watch(tcp, token.to_u64()) {
@@ -449,6 +450,7 @@ pub fn watch_disconnects(connection: &dyn Any, data: &mut Extensions) {
                 tracing::warn!(%error, "cannot watch this connection for disconnects");
             }
         });
+        gone.into_iter().for_each(std::task::Waker::wake);
     }
     #[cfg(not(unix))]
     let _ = connection;
@@ -599,15 +601,17 @@ impl DisconnectWatch {
         false
     }
 
-    /// Ready once the client has closed or reset the connection. The check and the waker's
-    /// registration are one step on the worker's table, so no close falls between them.
+    /// Ready once the client has closed or reset the connection, or once the table has dropped
+    /// the connection's entry (which it does only for a connection that is gone). The check and
+    /// the waker's registration are one step on the worker's table, so no close falls between
+    /// them.
     pub(crate) fn poll_gone(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         #[cfg(unix)]
         {
             let stream = self.stream;
             let state =
                 self.on_worker(|worker, token| worker.table.poll(token, stream, cx.waker()));
-            if let Some(State::Closed) = state {
+            if let Some(State::Closed | State::Gone) = state {
                 return Poll::Ready(());
             }
         }

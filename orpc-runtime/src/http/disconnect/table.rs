@@ -12,7 +12,9 @@
 //! [`Table::sweep`], which asks the kernel whose socket each entry's descriptor now is, whenever
 //! the table has doubled since the last sweep; a new connection from the same address replaces
 //! its entry at once. A stale entry holds no waker (a stream clears its own when it ends), so
-//! what it keeps until then is its slot.
+//! what it keeps until then is its slot. An entry is dropped only when its connection is gone,
+//! so a stream whose entry was dropped (a client that reset its connection, swept before the
+//! queue's news came) is woken and ends.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -128,9 +130,10 @@ impl Slot {
 pub(super) enum State {
     Open,
     Closed,
-    /// The entry is gone: its connection closed and the slot was swept, or the watch came from
-    /// another table. Nothing will wake the stream through it.
-    Unknown,
+    /// The entry is gone, which also means the client is: a sweep found that its descriptor no
+    /// longer names its connection (closed, or reset by the client), or a newer connection from
+    /// the same address took its place.
+    Gone,
 }
 
 /// A connection's slot and socket, by peer.
@@ -140,7 +143,6 @@ struct Place {
     fd: RawFd,
 }
 
-#[derive(Default)]
 pub(super) struct Table {
     v4: HashMap<u64, Place>,
     v6: HashMap<V6Key, Place>,
@@ -153,6 +155,14 @@ pub(super) struct Table {
     streams: HashMap<u32, Vec<(u32, Waker)>>,
     /// Entries in use at the last sweep; the next comes when there are twice as many.
     swept: usize,
+    /// Asks the kernel for a descriptor's peer ([`current_peer`]; a stand-in in unit tests).
+    peer_of: fn(RawFd) -> Option<SocketAddr>,
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table::with_peer_of(current_peer)
+    }
 }
 
 /// The most slots a table has: a watch keeps its slot in 24 bits.
@@ -162,11 +172,38 @@ const SLOTS: usize = 1 << 24;
 const SWEEP_FLOOR: usize = 64;
 
 impl Table {
-    /// Enters a connection; replaces an older entry for the same peer, whose connection must have
-    /// closed. `None` when the table is full (16 million connections).
-    pub(super) fn insert(&mut self, peer: Peer, fd: RawFd) -> Option<Token> {
+    fn with_peer_of(peer_of: fn(RawFd) -> Option<SocketAddr>) -> Self {
+        Table {
+            v4: HashMap::new(),
+            v6: HashMap::new(),
+            slots: Vec::new(),
+            timers: BinaryHeap::new(),
+            free: Vec::new(),
+            streams: HashMap::new(),
+            swept: 0,
+            peer_of,
+        }
+    }
+
+    /// Enters a connection, on socket `fd`. An older entry for the same peer is replaced, as its
+    /// connection has closed, unless its client has not left and its socket is still open with
+    /// that peer: then the client reached the same port on another local address, and the older
+    /// connection keeps the watch.
+    /// `None` for a connection not entered, or when the table is full (16 million
+    /// connections). The streams of the entries it drops are added to `wake`.
+    pub(super) fn insert(&mut self, peer: Peer, fd: RawFd, wake: &mut Vec<Waker>) -> Option<Token> {
         if self.in_use() >= self.swept.max(SWEEP_FLOOR / 2) * 2 {
-            self.sweep(current_peer);
+            self.sweep(wake);
+        }
+        let existing = match peer.key() {
+            Key::V4(key) => self.v4.get(&key),
+            Key::V6(key) => self.v6.get(&key),
+        };
+        if let Some(old) = existing.copied() {
+            let closed = self.slots[old.slot as usize].meta & CLOSED != 0;
+            if !closed && old.fd != fd && (self.peer_of)(old.fd) == Some(peer.addr) {
+                return None;
+            }
         }
         let slot = match self.free.pop() {
             Some(slot) => slot,
@@ -186,7 +223,7 @@ impl Table {
             Key::V6(key) => self.v6.insert(key, entry),
         };
         if let Some(old) = old {
-            self.release(old.slot);
+            self.release(old.slot, wake);
         }
         let place = &mut self.slots[slot as usize];
         place.meta = place.generation() << FLAGS | OPEN;
@@ -203,7 +240,7 @@ impl Table {
                 Key::V4(key) => self.v4.remove(&key),
                 Key::V6(key) => self.v6.remove(&key),
             };
-            self.release(token.slot);
+            self.release(token.slot, &mut Vec::new());
         }
     }
 
@@ -244,7 +281,7 @@ impl Table {
     /// HTTP/1) is woken with.
     pub(super) fn poll(&mut self, token: Token, stream: u32, waker: &Waker) -> State {
         let Some(place) = self.slot_mut(token) else {
-            return State::Unknown;
+            return State::Gone;
         };
         if place.meta & CLOSED != 0 {
             return State::Closed;
@@ -281,8 +318,10 @@ impl Table {
     }
 
     /// Drops the entries whose descriptor no longer is their connection's socket: closed by
-    /// actix-web, or closed and reused. `peer_of` asks the kernel for a descriptor's peer.
-    pub(super) fn sweep(&mut self, peer_of: impl Fn(RawFd) -> Option<SocketAddr>) {
+    /// actix-web, reset by the client, or closed and reused. The streams of the entries it drops
+    /// are added to `wake`: their client is gone.
+    pub(super) fn sweep(&mut self, wake: &mut Vec<Waker>) {
+        let peer_of = self.peer_of;
         let mut stale = Vec::new();
         self.v4.retain(|&key, place| {
             let keep = peer_of(place.fd) == Some(v4_addr(key));
@@ -299,7 +338,7 @@ impl Table {
             keep
         });
         for slot in stale {
-            self.release(slot);
+            self.release(slot, wake);
         }
         self.swept = self.in_use();
     }
@@ -308,16 +347,23 @@ impl Table {
         self.v4.len() + self.v6.len()
     }
 
-    fn release(&mut self, slot: u32) {
+    /// Frees a slot; its streams, added to `wake`, will find their watch gone.
+    fn release(&mut self, slot: u32, wake: &mut Vec<Waker>) {
         let place = &mut self.slots[slot as usize];
         if place.meta & OPEN != 0 {
             let generation = (place.generation() + 1) % GENERATIONS;
-            *place = Slot {
-                meta: generation << FLAGS,
-                due: 0,
-                waker: None,
-            };
-            self.streams.remove(&slot);
+            let old = std::mem::replace(
+                place,
+                Slot {
+                    meta: generation << FLAGS,
+                    due: 0,
+                    waker: None,
+                },
+            );
+            wake.extend(old.waker);
+            if let Some(streams) = self.streams.remove(&slot) {
+                wake.extend(streams.into_iter().map(|(_, waker)| waker));
+            }
             self.free.push(slot);
         }
     }
@@ -410,8 +456,14 @@ mod tests {
 
     impl Table {
         fn insert_ok(&mut self, peer: Peer, fd: std::os::fd::RawFd) -> Token {
-            self.insert(peer, fd).expect("room in the table")
+            self.insert(peer, fd, &mut Vec::new())
+                .expect("the connection is entered")
         }
+    }
+
+    /// A table whose sweeps find every descriptor closed.
+    fn table() -> Table {
+        Table::with_peer_of(|_| None)
     }
 
     fn peer(port: u16) -> Peer {
@@ -420,7 +472,7 @@ mod tests {
 
     #[test]
     fn a_token_survives_the_queue_and_a_reused_slot_is_not_mistaken_for_the_old_one() {
-        let mut table = Table::default();
+        let mut table = table();
         let first = table.insert_ok(peer(1000), 10);
         assert_eq!(Token::from_u64(first.to_u64()), first);
         assert!(first.to_u64() < 1 << 63, "kqueue's user data is signed");
@@ -429,25 +481,25 @@ mod tests {
         assert_eq!(second.slot, first.slot, "the slot is reused");
         assert_ne!(second, first);
         let waker = Waker::noop();
-        assert!(matches!(table.poll(first, 0, waker), State::Unknown));
+        assert!(matches!(table.poll(first, 0, waker), State::Gone));
         assert!(matches!(table.poll(second, 0, waker), State::Open));
     }
 
     #[test]
     fn a_new_connection_from_the_same_address_replaces_the_old_entry() {
-        let mut table = Table::default();
+        let mut table = table();
         let old = table.insert_ok(peer(1000), 10);
         let new = table.insert_ok(peer(1000), 12);
         assert_eq!(table.in_use(), 1);
         assert_eq!(table.find(&peer(1000)), Some(new));
-        assert!(matches!(table.poll(old, 0, Waker::noop()), State::Unknown));
+        assert!(matches!(table.poll(old, 0, Waker::noop()), State::Gone));
     }
 
     #[test]
     fn closing_wakes_every_stream_of_the_connection_once() {
         let count = Arc::new(Count(Default::default()));
         let waker = Waker::from(count.clone());
-        let mut table = Table::default();
+        let mut table = table();
         let token = table.insert_ok(peer(1000), 10);
         assert!(matches!(table.poll(token, 0, &waker), State::Open));
         assert!(matches!(table.poll(token, 7, &waker), State::Open));
@@ -464,8 +516,45 @@ mod tests {
     }
 
     #[test]
+    fn a_live_connection_keeps_its_entry_against_a_newcomer_from_the_same_address() {
+        // Descriptor 10 is still open with the peer: the same client and port reached this port
+        // on another local address. The first connection stays watched, the second goes without.
+        let mut table = Table::with_peer_of(|fd| (fd == 10).then(|| peer(1000).addr));
+        let first = table.insert_ok(peer(1000), 10);
+        assert_eq!(table.insert(peer(1000), 12, &mut Vec::new()), None);
+        assert_eq!(table.find(&peer(1000)), Some(first));
+        // The same descriptor again means the first socket was closed and its number reused.
+        let again = table.insert_ok(peer(1000), 10);
+        assert_ne!(again, first);
+        // A client that left (its close seen) makes room at once, socket open or not.
+        table.close(again, &mut Vec::new());
+        let after = table.insert_ok(peer(1000), 12);
+        assert_eq!(table.find(&peer(1000)), Some(after));
+    }
+
+    #[test]
+    fn a_stream_whose_entry_is_swept_is_woken_and_finds_its_connection_gone() {
+        // A client that resets its connection leaves a socket with no peer: if a sweep comes
+        // before the queue's news, the stream must still learn that its client left.
+        let count = Arc::new(Count(Default::default()));
+        let waker = Waker::from(count.clone());
+        let mut table = table();
+        let token = table.insert_ok(peer(1000), 10);
+        assert!(matches!(table.poll(token, 0, &waker), State::Open));
+        let mut wake = Vec::new();
+        table.sweep(&mut wake);
+        assert_eq!(wake.len(), 1);
+        wake.into_iter().for_each(Waker::wake);
+        assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(matches!(table.poll(token, 0, &waker), State::Gone));
+        let mut again = Vec::new();
+        table.close(token, &mut again);
+        assert!(again.is_empty(), "the queue's late news changes nothing");
+    }
+
+    #[test]
     fn a_finished_stream_leaves_no_waker_behind() {
-        let mut table = Table::default();
+        let mut table = table();
         let token = table.insert_ok(peer(1000), 10);
         let _ = table.poll(token, 0, Waker::noop());
         let _ = table.poll(token, 5, Waker::noop());
@@ -478,26 +567,21 @@ mod tests {
 
     #[test]
     fn a_sweep_drops_the_entries_whose_descriptor_has_another_peer_or_none() {
-        let mut table = Table::default();
+        let mut table = table();
         let live = table.insert_ok(peer(1000), 10);
         let reused = table.insert_ok(peer(1001), 11);
         let closed = table.insert_ok(peer(1002), 12);
-        table.sweep(|fd| match fd {
+        table.peer_of = |fd| match fd {
             10 => Some(peer(1000).addr),
             11 => Some(peer(4242).addr),
             _ => None,
-        });
+        };
+        table.sweep(&mut Vec::new());
         assert_eq!(table.in_use(), 1);
         assert_eq!(table.find(&peer(1000)), Some(live));
         assert_eq!(table.find(&peer(1001)), None);
-        assert!(matches!(
-            table.poll(reused, 0, Waker::noop()),
-            State::Unknown
-        ));
-        assert!(matches!(
-            table.poll(closed, 0, Waker::noop()),
-            State::Unknown
-        ));
+        assert!(matches!(table.poll(reused, 0, Waker::noop()), State::Gone));
+        assert!(matches!(table.poll(closed, 0, Waker::noop()), State::Gone));
     }
 
     #[test]
@@ -510,17 +594,19 @@ mod tests {
         let mut table = Table::default();
         let peer = Peer::new(from, listener.local_addr().unwrap().port());
         let token = table.insert_ok(peer, server.as_raw_fd());
-        table.sweep(super::current_peer);
+        table.sweep(&mut Vec::new());
         assert_eq!(table.find(&peer), Some(token), "an open socket is kept");
         drop(server);
-        table.sweep(super::current_peer);
+        table.sweep(&mut Vec::new());
         assert_eq!(table.find(&peer), None, "a closed one is swept");
     }
 
     #[test]
     fn ipv6_peers_and_local_ports_are_told_apart() {
-        let v6 = |port, local| Peer::new(SocketAddr::from(([0, 0, 0, 0, 0, 0, 0, 1], port)), local);
-        let mut table = Table::default();
+        fn v6(port: u16, local: u16) -> Peer {
+            Peer::new(SocketAddr::from(([0, 0, 0, 0, 0, 0, 0, 1], port)), local)
+        }
+        let mut table = table();
         let a = table.insert_ok(v6(1000, 80), 10);
         let b = table.insert_ok(v6(1000, 443), 11);
         let c = table.insert_ok(peer(1000), 12);
@@ -528,7 +614,8 @@ mod tests {
         assert_eq!(table.find(&v6(1000, 80)), Some(a));
         assert_eq!(table.find(&v6(1000, 443)), Some(b));
         assert_eq!(table.find(&peer(1000)), Some(c));
-        table.sweep(|fd| (fd == 11).then(|| v6(1000, 443).addr));
+        table.peer_of = |fd| (fd == 11).then(|| v6(1000, 443).addr);
+        table.sweep(&mut Vec::new());
         assert_eq!(table.in_use(), 1);
         assert_eq!(table.find(&v6(1000, 443)), Some(b));
     }
@@ -537,7 +624,7 @@ mod tests {
     fn a_quiet_stream_is_due_once_its_time_comes_and_a_write_puts_it_off() {
         let count = Arc::new(Count(Default::default()));
         let waker = Waker::from(count.clone());
-        let mut table = Table::default();
+        let mut table = table();
         let token = table.insert_ok(peer(1000), 10);
         let _ = table.poll(token, 0, &waker);
         assert!(table.set_due(token, 5_000));
@@ -562,7 +649,7 @@ mod tests {
 
     #[test]
     fn stale_entries_are_swept_as_the_table_grows() {
-        let mut table = Table::default();
+        let mut table = table();
         // Descriptor -1 is never a socket, so every entry is stale to the real sweep.
         for port in 0..1000 {
             table.insert_ok(peer(port), -1);
