@@ -23,7 +23,7 @@ use std::os::fd::RawFd;
 use std::task::Waker;
 
 /// Who a connection is from, and the local port it came in on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Peer {
     addr: SocketAddr,
     local_port: u16,
