@@ -80,7 +80,8 @@ impl Procedure for HandWrittenProcedure {
     type Input = u64;
 
     fn into_route(self) -> Route {
-        Route::event_iterator(self, Self::call)
+        // What `#[procedure]` generates calls; hidden plumbing, used here to bypass the macro.
+        orpc_runtime::__private::event_iterator_route(self, Self::call)
     }
 }
 

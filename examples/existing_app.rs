@@ -188,6 +188,6 @@ async fn main() -> std::io::Result<()> {
         println!("listening on http://{bound}");
     }
     server.run().await?;
-    orpc_runtime::wait_for_cleanups(Duration::from_secs(2)).await;
+    router.wait_for_cleanups(Duration::from_secs(2)).await;
     Ok(())
 }

@@ -124,8 +124,8 @@ fn expand(p: &Procedure, yielder: &Ident) -> TokenStream {
     };
 
     let mut route = match &p.kind {
-        Kind::Plain => quote!(#rt::Route::plain(self, Self::call)),
-        Kind::Stream { .. } => quote!(#rt::Route::event_iterator(self, Self::call)),
+        Kind::Plain => quote!(#rt::__private::plain_route(self, Self::call)),
+        Kind::Stream { .. } => quote!(#rt::__private::event_iterator_route(self, Self::call)),
     };
     if let Some(method) = &p.method {
         route = quote!(#route.with_method(#method));

@@ -6,11 +6,17 @@
 //! violation with its path, and deserialized with serde, whose errors are reported the same way.
 //! Either failure is a 400 `BAD_REQUEST` with the issues in `data.issues`, before any handler
 //! runs.
+//!
+//! A body is decoded by [`decode_body`] (JSON, in the protocol's envelope); serde_json's recursion
+//! limit turns deeply nested JSON into an ordinary parse error.
 
+use orpc_protocol::EnvelopeError;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::schema::{Issue, SchemaCheck};
+use crate::sse::Envelope;
 use crate::ORPCError;
 
 /// The input of one call, as the transport received it.
@@ -70,4 +76,25 @@ pub(crate) fn decode_input<I: DeserializeOwned + JsonSchema>(
 fn invalid_input(issues: Vec<Issue>) -> ORPCError {
     ORPCError::bad_request("Input validation failed")
         .with_data(serde_json::json!({ "issues": issues }))
+}
+
+/// Turns a body into the procedure's input. An empty body means "no input" (`null`).
+///
+/// The content type is not enforced: clients such as `curl -d` label JSON as form data, and what
+/// decides is whether the body parses. A body that does not gets 400 either way.
+pub(crate) fn decode_body(body: &[u8], envelope: Envelope) -> Result<RawInput, ORPCError> {
+    envelope
+        .read::<Value>(body)
+        .map(RawInput::Json)
+        .map_err(|error| match error {
+            EnvelopeError::Json(e) => {
+                ORPCError::bad_request(format!("The request body is not valid JSON: {e}"))
+            }
+            EnvelopeError::NotAnObject => ORPCError::bad_request(
+                r#"The RPC request body must be an object like {"json": input}"#,
+            ),
+            EnvelopeError::Meta(message) => ORPCError::bad_request(format!(
+                "The request's meta does not fit its json: {message}"
+            )),
+        })
 }

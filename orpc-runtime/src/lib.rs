@@ -40,10 +40,14 @@
 //!
 //! The crate follows one event from the handler to the socket:
 //! 1. [`procedure`] and [`yield_!`] (in `orpc-macros`) rewrite the handler;
-//! 2. [`stream`]: the event iterator and its cleanup guards; the yielder hands each event over;
+//! 2. `stream/`: the [`EventIterator`] and its cleanup guards ([`finally`]); the yielder hands
+//!    each event over;
 //! 3. [`sse`]: the frames of a running procedure, erased, validated and encoded
 //!    (`sse/frames.rs`), by `orpc-protocol`'s encoder;
-//! 4. [`http`]: the actix-web transport, whose response body (`http/response.rs`) writes them.
+//! 4. `serving/`: the transport-neutral core, which finds a procedure, starts it, and runs its
+//!    stream under the router's limit, counters and shutdown;
+//! 5. [`http`]: the actix-web transports (RPC, OpenAPI, WebSocket, the [`http::EventStream`]
+//!    responder), whose SSE body (`http/response.rs`) writes the bytes.
 //!
 //! The wire types ([`ORPCError`], [`Event`], [`EventMeta`], [`Frame`], ...) are
 //! `orpc-protocol`'s, re-exported here; the Rust client uses the same ones.
@@ -51,26 +55,26 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod docs;
 mod errors;
 pub mod http;
 mod input;
 mod path;
 mod procedure;
 pub mod schema;
+mod serving;
 pub mod sse;
-pub mod stream;
+mod stream;
 
 pub use errors::{DeclaredError, DefinedError};
-pub use http::EncodedFrames;
 pub use input::RawInput;
 pub use orpc_protocol::{
     BigInt, Date, Event, EventId, EventMeta, Frame, InvalidMeta, IsoTimestamp, LastEventId,
     ORPCError,
 };
 pub use procedure::{Procedure, Route};
-pub use stream::{
-    finally, finally_async, wait_for_cleanups, AsyncCleanupGuard, CleanupGuard, EventIterator,
-};
+pub use stream::cleanup::{finally, finally_async, AsyncCleanupGuard, CleanupGuard};
+pub use stream::event_iterator::EventIterator;
 
 #[doc(hidden)]
 #[path = "fuzzing.rs"]

@@ -2,7 +2,8 @@
 //! this module as `__private`, hidden from the docs, and its items may change in any release.
 
 pub use crate::errors::{data_schema, defined};
-pub use crate::stream::yielder::{SlotCell, SlotKey, Yielder};
+pub use crate::procedure::{event_iterator_route, plain_route};
+pub use crate::stream::yielder::{SlotCell, SlotKey, Yield, YieldWithMeta, Yielder};
 use crate::ORPCError;
 use actix_web::dev::Payload;
 use actix_web::FromRequest;

@@ -14,11 +14,9 @@ use schemars::{JsonSchema, SchemaGenerator};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::http::EncodedFrames;
 use crate::input::{decode_input, PathParams};
 use crate::schema::{holds_wide_integers, SchemaCheck};
 use crate::sse::frames::{self, EventChecks, FrameSource};
-use crate::sse::Envelope;
 use actix_web::HttpRequest;
 
 use crate::{Frame, ORPCError, RawInput};
@@ -35,10 +33,10 @@ pub trait Procedure: Sized + Send + Sync + 'static {
 
 /// A plain procedure's call: its output serialized as JSON, with the `meta` list of what JSON
 /// alone cannot carry (a `BigInt`, a `Date`), not yet in its envelope.
-type PlainFuture = Pin<Box<dyn Future<Output = Result<(Vec<u8>, Option<Vec<u8>>), ORPCError>>>>;
+pub(crate) type PlainFuture = Pin<Box<dyn Future<Output = Result<(Vec<u8>, Option<Vec<u8>>), ORPCError>>>>;
 type PlainHandler = dyn Fn(RawInput, PathParams, &HttpRequest) -> PlainFuture + Send + Sync;
 /// A stream once its parameters are extracted, or the error that kept it from starting.
-type StartFuture = Pin<Box<dyn Future<Output = Result<Pin<Box<dyn FrameSource>>, ORPCError>>>>;
+pub(crate) type StartFuture = Pin<Box<dyn Future<Output = Result<Pin<Box<dyn FrameSource>>, ORPCError>>>>;
 /// Starts a stream; the flag says whether its events are checked against their schema.
 type StreamHandler = dyn Fn(RawInput, PathParams, &HttpRequest, bool) -> StartFuture + Send + Sync;
 
@@ -86,11 +84,9 @@ fn schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> schemars::Schema
     generator.subschema_for::<T>()
 }
 
-impl Route {
-    /// A request/response procedure.
-    #[doc(hidden)]
-    pub fn plain<P, O, Fut>(procedure: P, call: fn(&P, P::Input, &HttpRequest) -> Fut) -> Self
-    where
+/// A request/response procedure, erased; what `#[procedure]` generates calls it.
+pub fn plain_route<P, O, Fut>(procedure: P, call: fn(&P, P::Input, &HttpRequest) -> Fut) -> Route
+where
         P: Procedure,
         O: Serialize + JsonSchema + 'static,
         Fut: Future<Output = Result<O, ORPCError>> + 'static,
@@ -122,16 +118,15 @@ impl Route {
             output: schema_of::<O>,
             done: None,
         };
-        Route::new(P::NAME, Handler::Plain(Box::new(handler)), schemas)
-    }
+    Route::new(P::NAME, Handler::Plain(Box::new(handler)), schemas)
+}
 
-    /// An event-iterator procedure.
-    #[doc(hidden)]
-    pub fn event_iterator<P, T, R, S, Fut>(
-        procedure: P,
-        call: fn(&P, P::Input, &HttpRequest) -> Fut,
-    ) -> Self
-    where
+/// An event-iterator procedure, erased; what `#[procedure]` generates calls it.
+pub fn event_iterator_route<P, T, R, S, Fut>(
+    procedure: P,
+    call: fn(&P, P::Input, &HttpRequest) -> Fut,
+) -> Route
+where
         P: Procedure,
         T: Serialize + JsonSchema + 'static,
         R: Serialize + JsonSchema + 'static,
@@ -158,9 +153,10 @@ impl Route {
             output: schema_of::<T>,
             done: Some(schema_of::<R>),
         };
-        Route::new(P::NAME, Handler::Stream(Box::new(handler)), schemas)
-    }
+    Route::new(P::NAME, Handler::Stream(Box::new(handler)), schemas)
+}
 
+impl Route {
     fn new(name: &'static str, handler: Handler, schemas: Schemas) -> Self {
         Route {
             name,
@@ -224,30 +220,6 @@ impl Route {
         self
     }
 
-    /// Starts the procedure outside any HTTP server and encodes its frames as SSE bytes, through
-    /// the same response body the server uses, without keep-alive comments: each item holds
-    /// every frame that was ready at once (up to 16 KiB), the last one ends with `done` or
-    /// `error`. For serving from another framework, and for measuring. Events are validated as
-    /// they are when served.
-    pub async fn encode(
-        &self,
-        input: RawInput,
-        req: &HttpRequest,
-        envelope: Envelope,
-    ) -> Result<EncodedFrames, ORPCError> {
-        match &self.handler {
-            Handler::Stream(start) => Ok(EncodedFrames::new(
-                start(input, PathParams::new(), req, self.validate_events).await?,
-                self.name,
-                envelope,
-            )),
-            Handler::Plain(_) => Err(ORPCError::bad_request(format!(
-                "{} is not an event iterator",
-                self.name
-            ))),
-        }
-    }
-
     /// The procedure's name.
     pub fn name(&self) -> &'static str {
         self.name
@@ -256,6 +228,12 @@ impl Route {
     /// Whether it is an event iterator.
     pub fn is_event_iterator(&self) -> bool {
         matches!(self.handler, Handler::Stream(_))
+    }
+
+    /// The path of its OpenAPI route: its own, or `/{name}`.
+    pub(crate) fn openapi_path(&self) -> String {
+        self.path
+            .map_or_else(|| format!("/{}", self.name), str::to_owned)
     }
 }
 

@@ -244,8 +244,8 @@ struct StatsOutput {
 async fn stats(router: web::Data<Router>) -> StatsOutput {
     let counters = router.stats();
     StatsOutput {
-        started: counters.started,
-        cleaned: counters.finished,
+        started: counters.started(),
+        cleaned: counters.finished(),
     }
 }
 
@@ -455,7 +455,7 @@ impl Conformance {
             let router = self.router.stats();
             self.started() > 0
                 && self.started() == self.cleaned()
-                && (router.started, router.finished) == (self.started(), self.cleaned())
+                && (router.started(), router.finished()) == (self.started(), self.cleaned())
         })
         .await
     }

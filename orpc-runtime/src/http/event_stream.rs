@@ -1,26 +1,23 @@
-//! A stream of events as an actix-web response: [`EventStream`], the responder that serves every
-//! event iterator, a procedure's through the [`Router`] and any other from a plain handler.
-//!
-//! The type's docs say what it guarantees; the response body itself is `http/response.rs`.
+//! A stream of events as an actix-web response: [`EventStream`], the responder that plain
+//! handlers return to stream events exactly as procedures do. It adapts the stream to the core
+//! (its place under the router's limit, its counters and lifecycle) and hands it to the SSE body
+//! (`http/response.rs`).
 
 use std::pin::Pin;
-use std::sync::{Arc, Once, OnceLock};
+use std::sync::Arc;
 
 use actix_web::body::EitherBody;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, Responder};
 use futures_core::Stream;
 use serde::Serialize;
 
-use super::disconnect::DisconnectWatch;
-use super::response::{Shared, SseBody, SseSettings};
-use super::router::error_response;
-use super::stats::{Counters, StreamTicket};
+use super::reply::error_response;
+use super::response::{sse_response, SseBody, SseSettings};
 use super::Router;
+use crate::serving::OpenStream;
 use crate::sse::frames::{self, FrameSource};
 use crate::sse::{Envelope, KeepAlive};
-use crate::{Event, Frame, ORPCError};
+use crate::{Event, Frame};
 
 /// A stream of events as a response: what a plain actix-web handler returns to stream events
 /// exactly as procedures do.
@@ -30,7 +27,7 @@ use crate::{Event, Frame, ORPCError};
 ///   `content-type: text/event-stream` and `cache-control: no-cache`; payloads plain (for
 ///   `EventSource` and `OpenAPILink`) or in oRPC's RPC envelope.
 /// - **Keep-alive**: the router's initial comment, and a comment whenever the stream has been
-///   quiet for the router's interval (`http/response.rs`).
+///   quiet for the router's interval.
 /// - **Disconnects**: on a connection that [`watch_disconnects`](super::watch_disconnects)
 ///   watches, a client that leaves ends the stream within a second, even while it is idle; the
 ///   stream is dropped then, which runs its cleanup guards.
@@ -43,7 +40,7 @@ use crate::{Event, Frame, ORPCError};
 /// The router whose settings apply is, in this order: the one given with
 /// [`EventStream::router`]; a `web::Data<Router>` or a `Router` in the app's data; none. Without
 /// a router, the stream has the default keep-alive and disconnect detection, but nothing shuts
-/// it down and nothing limits or counts it; that is logged as a warning once.
+/// it down and nothing limits or counts it.
 ///
 /// ```
 /// use actix_web::{get, test, web, App};
@@ -159,101 +156,24 @@ impl Responder for EventStream {
                 .map(|data| Router::clone(data))
                 .or_else(|| req.app_data::<Router>().cloned())
         });
-        let policy = match &router {
-            Some(router) => router.policy(),
-            None => {
-                static WARNED: Once = Once::new();
-                WARNED.call_once(|| {
-                    tracing::warn!(
-                        "an EventStream is served without a Router in the app data: nothing \
-                         shuts it down or limits it; add `web::Data<Router>` to the app"
-                    );
-                });
-                standalone()
-            }
+        let Some(router) = router else {
+            tracing::debug!("an EventStream served without a Router in the app data");
+            let settings = Arc::new(SseSettings::new(&KeepAlive::default()));
+            let stream = OpenStream::new(self.source, None);
+            return sse_response(stream, req, settings, "event_stream", self.envelope)
+                .map_into_left_body();
         };
-        match reserve(&policy) {
-            Ok(ticket) => respond(
-                policy,
-                req,
-                "event_stream",
-                self.envelope,
-                ticket,
-                Ok(self.source),
-            ),
+        let served = router.served();
+        match served.core.streams.reserve() {
+            Ok(reserved) => {
+                let stream = OpenStream::new(self.source, Some(reserved));
+                let settings = served.sse.clone();
+                sse_response(stream, req, settings, "event_stream", self.envelope)
+                    .map_into_left_body()
+            }
             Err(error) => error_response(&error, self.envelope).map_into_right_body(),
         }
     }
-}
-
-/// What a router gives each of its streams.
-pub(crate) struct StreamPolicy<'a> {
-    /// Keep-alive comments and the shutdown signal.
-    pub(crate) shared: &'a Arc<Shared>,
-    /// Counters to count the stream in, and the most streams open at once.
-    pub(crate) limit: Option<(&'a Arc<Counters>, Option<u64>)>,
-}
-
-/// The policy of a stream served without a router: default keep-alive, nothing else.
-fn standalone() -> StreamPolicy<'static> {
-    static SHARED: OnceLock<Arc<Shared>> = OnceLock::new();
-    StreamPolicy {
-        shared: SHARED.get_or_init(|| Arc::new(Shared::new(&KeepAlive::default(), None))),
-        limit: None,
-    }
-}
-
-/// Reserves a place for one more stream under `policy`, before the stream starts; or the 503
-/// error when the stream limit is reached.
-pub(crate) fn reserve(policy: &StreamPolicy<'_>) -> Result<Option<StreamTicket>, ORPCError> {
-    match policy.limit {
-        Some((counters, max)) => match counters.reserve(max) {
-            Some(ticket) => Ok(Some(ticket)),
-            None => Err(ORPCError::new("SERVICE_UNAVAILABLE")
-                .with_message("Too many open streams; retry later")),
-        },
-        None => Ok(None),
-    }
-}
-
-/// Answers with the stream `source` under `policy`, counted by `ticket`; or with the error that
-/// kept it from starting, as JSON in `envelope`.
-pub(crate) fn respond(
-    policy: StreamPolicy<'_>,
-    req: &HttpRequest,
-    procedure: &'static str,
-    envelope: Envelope,
-    ticket: Option<StreamTicket>,
-    source: Result<Pin<Box<dyn FrameSource>>, ORPCError>,
-) -> HttpResponse<EitherBody<SseBody>> {
-    let source = match source {
-        Ok(source) => source,
-        Err(error) => return error_response(&error, envelope).map_into_right_body(),
-    };
-    let body = SseBody::new(
-        source,
-        SseSettings {
-            procedure,
-            envelope,
-            shared: policy.shared.clone(),
-            disconnect: DisconnectWatch::new(req),
-            ticket: ticket.map(|ticket| ticket.start()),
-            http2: req.version() >= actix_web::http::Version::HTTP_2,
-        },
-    );
-    let mut response = HttpResponse::with_body(StatusCode::OK, EitherBody::left(body));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    // Tells nginx not to buffer the stream.
-    headers.insert(
-        header::HeaderName::from_static("x-accel-buffering"),
-        HeaderValue::from_static("no"),
-    );
-    response
 }
 
 pin_project_lite::pin_project! {

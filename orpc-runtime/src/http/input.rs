@@ -1,17 +1,12 @@
-//! Reading a request's input: the body within its size limit, then JSON or a query string.
-//!
-//! Every failure is an [`ORPCError`] with a 4xx status; nothing here panics on hostile input.
-//! serde_json's recursion limit turns deeply nested JSON into an ordinary parse error.
+//! Reading a request's body within its size limit. Every failure is an [`ORPCError`] with a 4xx
+//! status; nothing here panics on hostile input.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use bytes::BytesMut;
 use futures_util::StreamExt;
-use serde_json::Value;
 
-use crate::sse::Envelope;
-use crate::{ORPCError, RawInput};
-use orpc_protocol::EnvelopeError;
+use crate::ORPCError;
 
 /// Reads the body, refusing more than `limit` bytes with 413 as soon as that is known.
 pub(crate) async fn read_body(
@@ -41,25 +36,4 @@ pub(crate) async fn read_body(
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-/// Turns a body into the procedure's input. An empty body means "no input" (`null`).
-///
-/// The content type is not enforced: clients such as `curl -d` label JSON as form data, and what
-/// decides is whether the body parses. A body that does not gets 400 either way.
-pub(crate) fn decode_body(body: &[u8], envelope: Envelope) -> Result<RawInput, ORPCError> {
-    envelope
-        .read::<Value>(body)
-        .map(RawInput::Json)
-        .map_err(|error| match error {
-            EnvelopeError::Json(e) => {
-                ORPCError::bad_request(format!("The request body is not valid JSON: {e}"))
-            }
-            EnvelopeError::NotAnObject => ORPCError::bad_request(
-                r#"The RPC request body must be an object like {"json": input}"#,
-            ),
-            EnvelopeError::Meta(message) => ORPCError::bad_request(format!(
-                "The request's meta does not fit its json: {message}"
-            )),
-        })
 }

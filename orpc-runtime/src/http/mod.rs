@@ -27,36 +27,42 @@
 //! ```
 //!
 //! The pieces it puts together stay public for servers that need them apart:
-//! [`watch_disconnects`] (for `HttpServer::on_connect`), [`Router::shutdown`], and
-//! [`run_until_signal`], which [`serve`] uses to also wait for asynchronous cleanups.
+//! [`watch_disconnects`] (for `HttpServer::on_connect`), [`Router::shutdown`] and
+//! [`Router::wait_for_cleanups`], and [`run_until_signal`], which [`serve`] uses.
+//!
+//! Where things are: `router.rs` builds and mounts; the transports are `rpc.rs`, `openapi.rs`,
+//! `websocket/` and the [`EventStream`] responder (`event_stream.rs`), each adapting bytes to
+//! the serving core (`crate::serving`) and answering through `answer.rs`, `reply.rs` and the SSE
+//! body (`response.rs`); `disconnect/` watches connections; `serve.rs`, `server_ext.rs` and
+//! `shutdown.rs` run servers.
 
+mod answer;
 mod disconnect;
 mod event_stream;
 mod input;
+mod openapi;
+mod reply;
 mod response;
-mod route_error;
 mod router;
+mod rpc;
 mod serve;
+mod served;
 mod server_ext;
 mod shutdown;
-mod stats;
 #[cfg(feature = "tls")]
 mod tls;
 mod websocket;
 
+pub use crate::serving::{RouteError, StreamStats};
 pub use disconnect::watch_disconnects;
 pub use event_stream::EventStream;
-pub(crate) use input::decode_body as decode_body_for_fuzzing;
-pub use response::{EncodedFrames, SseBody, RESET_PROBE, SLOW_POLL};
-pub use route_error::RouteError;
-pub(crate) use router::openapi_path;
+pub use response::{EncodedFrames, SseBody};
 pub use router::Router;
 pub use serve::{serve, serve_with};
 #[cfg(feature = "tls")]
 pub use serve::{serve_tls, serve_tls_with};
 pub use server_ext::ServeRouter;
 pub use shutdown::run_until_signal;
-pub use stats::StreamStats;
 #[cfg(feature = "tls")]
 pub use tls::tls_config;
 pub use websocket::{WebSocketConfig, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_PING_INTERVAL};

@@ -1,41 +1,25 @@
-//! The router: procedures by name, mounted on an actix-web `App` under the RPC protocol, the
-//! OpenAPI protocol, or both.
+//! The router: it builds a [`Served`] (the core and the HTTP settings) and mounts its
+//! transports on an actix-web `App`. It routes nothing itself: each transport (`rpc.rs`,
+//! `openapi.rs`, `websocket/`) takes the state when mounted.
 //!
-//! - RPC (oRPC's `RPCLink`): `POST {scope}/{name}` with `{"json": input}`; answers
-//!   `{"json": output}`, `{"json": error}` with the error's status, or an SSE stream whose data
-//!   lines carry `{"json": value}`. Any other method answers 405 `METHOD_NOT_SUPPORTED`.
-//! - OpenAPI (oRPC's `OpenAPILink`, browsers' `EventSource`): one route per procedure, `POST
-//!   /{name}` unless the procedure sets `method` and `path`; plain JSON in and out. `GET` routes
-//!   read their input from the query string.
-//!
-//! The router is cheap to clone; build it once, outside `HttpServer::new`, so that every worker
-//! shares its shutdown signal.
+//! The router is cheap to clone, and a clone is the same router: build it once, outside
+//! `HttpServer::new`, so that every worker shares its procedures, counters and shutdown.
 
-use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::Method;
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::web;
 
-use super::event_stream::{reserve, respond, StreamPolicy};
-use super::input::{decode_body, read_body};
-use super::response::Shared;
-use super::route_error::{route_shape, RouteError, METHODS};
-use super::shutdown::ShutdownSignal;
-use super::stats::{Counters, StreamStats};
+use super::openapi;
+use super::response::SseSettings;
+use super::rpc;
+use super::served::Served;
 use super::websocket::{self, WebSocketConfig};
-use crate::input::PathParams;
-use crate::procedure::Handler;
-use crate::schema::ApiInfo;
-use crate::sse::{Envelope, KeepAlive};
-use crate::{ORPCError, Procedure, RawInput, Route};
-
-/// The default request body limit: 1 MiB.
-pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
-
-/// How long a client may take to send its request head, by default.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::docs::{contract, document, ApiInfo};
+use crate::serving::{RouteError, StreamStats};
+use crate::sse::KeepAlive;
+use crate::{Procedure, Route};
 
 /// Procedures by name, with the settings they are served with.
 ///
@@ -51,51 +35,31 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// let app = actix_web::App::new().service(actix_web::web::scope("/rpc").configure(router.rpc()));
 /// # let _ = app;
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Router {
-    inner: Arc<Inner>,
-}
-
-#[derive(Clone)]
-pub(crate) struct Inner {
-    routes: HashMap<&'static str, Arc<Route>>,
-    /// What its streams share: the keep-alive comments and the shutdown signal.
-    shared: Arc<Shared>,
-    body_limit: usize,
-    max_streams: Option<u64>,
-    request_timeout: Duration,
-    info: ApiInfo,
-    /// Whether `{scope}/docs` serves the API reference page.
-    reference: bool,
-    counters: Arc<Counters>,
-    websocket: WebSocketConfig,
-}
-
-impl Default for Router {
-    fn default() -> Self {
-        Router::new()
-    }
+    served: Arc<Served>,
 }
 
 impl Router {
     /// A router with no procedures, 5 s keep-alive and a 1 MiB body limit.
     pub fn new() -> Self {
-        Router {
-            inner: Arc::new(Inner {
-                routes: HashMap::new(),
-                shared: Arc::new(Shared::new(
-                    &KeepAlive::default(),
-                    Some(Arc::new(ShutdownSignal::new())),
-                )),
-                body_limit: DEFAULT_BODY_LIMIT,
-                max_streams: None,
-                request_timeout: DEFAULT_REQUEST_TIMEOUT,
-                info: ApiInfo::default(),
-                reference: false,
-                counters: Arc::default(),
-                websocket: WebSocketConfig::default(),
-            }),
-        }
+        Router::default()
+    }
+
+    /// The state the transports serve with.
+    pub(crate) fn served(&self) -> &Arc<Served> {
+        &self.served
+    }
+
+    /// The state, to change it: the router's own, or a copy if the router is shared.
+    fn served_mut(&mut self) -> &mut Served {
+        Arc::make_mut(&mut self.served)
+    }
+
+    /// The state for a transport being mounted.
+    fn mount(&self) -> Arc<Served> {
+        self.served.mounted.store(true, Ordering::Relaxed);
+        self.served.clone()
     }
 
     /// Registers a procedure under its name.
@@ -161,60 +125,33 @@ impl Router {
 
     /// Registers an already erased procedure, or says why it cannot be reached as registered.
     pub fn try_route(mut self, route: Route) -> Result<Self, RouteError> {
-        let method = route.method.unwrap_or("POST");
-        if !METHODS.contains(&method) {
-            return Err(RouteError::UnknownMethod {
-                name: route.name,
-                method,
-            });
-        }
-        if self.inner.routes.contains_key(route.name) {
-            return Err(RouteError::DuplicateName { name: route.name });
-        }
-        let path = openapi_path(&route);
-        let shape = route_shape(&path);
-        let taken = self.inner.routes.values().find(|other| {
-            other.method.unwrap_or("POST") == method && route_shape(&openapi_path(other)) == shape
-        });
-        if let Some(first) = taken {
-            return Err(RouteError::DuplicateOpenApiRoute {
-                method,
-                path,
-                first: first.name,
-                second: route.name,
-            });
-        }
-        Arc::make_mut(&mut self.inner)
-            .routes
-            .insert(route.name, Arc::new(route));
+        self.served_mut().core.procedures.add(route)?;
         Ok(self)
     }
 
     /// Sets the keep-alive and initial comments of event-iterator responses.
     pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
-        let inner = Arc::make_mut(&mut self.inner);
-        // The same shutdown signal: clones of this router still end these streams.
-        inner.shared = Arc::new(Shared::new(&keep_alive, inner.shared.shutdown.clone()));
+        self.served_mut().sse = Arc::new(SseSettings::new(&keep_alive));
         self
     }
 
     /// Sets how [`Router::websocket`] serves sockets: allowed origins, the largest message, the
     /// keep-alive pings (see [`WebSocketConfig`]).
     pub fn websocket_config(mut self, config: WebSocketConfig) -> Self {
-        Arc::make_mut(&mut self.inner).websocket = config;
+        self.served_mut().websocket = config;
         self
     }
 
     /// Sets the largest request body accepted; larger ones get 413 `PAYLOAD_TOO_LARGE`.
     pub fn body_limit(mut self, bytes: usize) -> Self {
-        Arc::make_mut(&mut self.inner).body_limit = bytes;
+        self.served_mut().body_limit = bytes;
         self
     }
 
     /// Caps how many streams may be open at once; further calls get 503 `SERVICE_UNAVAILABLE`
     /// while open streams carry on. Unlimited by default.
     pub fn max_streams(mut self, limit: u64) -> Self {
-        Arc::make_mut(&mut self.inner).max_streams = Some(limit);
+        self.served_mut().core.streams.max_streams = Some(limit);
         self
     }
 
@@ -222,18 +159,18 @@ impl Router {
     /// defeats slowloris clients. [`serve`](super::serve) applies it; on your own `HttpServer`,
     /// pass [`Router::request_timeout_value`] to `client_request_timeout`. Default: 5 s.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        Arc::make_mut(&mut self.inner).request_timeout = timeout;
+        self.served_mut().request_timeout = timeout;
         self
     }
 
     /// The request head timeout set with [`Router::request_timeout`].
     pub fn request_timeout_value(&self) -> Duration {
-        self.inner.request_timeout
+        self.served.request_timeout
     }
 
     /// The counters of this router's streams, across every worker.
     pub fn stats(&self) -> StreamStats {
-        self.inner.counters.snapshot()
+        self.served.core.streams.counters.snapshot()
     }
 
     /// Serves an API reference page at `{scope}/docs` beside `{scope}/openapi.json`, when `on`
@@ -257,13 +194,13 @@ impl Router {
     /// # });
     /// ```
     pub fn api_reference(mut self, on: bool) -> Self {
-        Arc::make_mut(&mut self.inner).reference = on;
+        self.served_mut().reference = on;
         self
     }
 
     /// Names the API in its OpenAPI document.
     pub fn info(mut self, title: impl Into<String>, version: impl Into<String>) -> Self {
-        Arc::make_mut(&mut self.inner).info = ApiInfo {
+        self.served_mut().info = ApiInfo {
             title: title.into(),
             version: version.into(),
         };
@@ -273,7 +210,7 @@ impl Router {
     /// The OpenAPI 3.1 document of the OpenAPI protocol, for a router mounted at `server_url`
     /// (such as `/api`). [`Router::openapi`] also serves it at `{scope}/openapi.json`.
     pub fn openapi_document(&self, server_url: &str) -> serde_json::Value {
-        crate::schema::document(self.routes(), &self.inner.info, server_url)
+        document(self.routes(), &self.served.info, server_url)
     }
 
     /// The router's oRPC contract as a TypeScript module, from the same schemas that validate:
@@ -312,37 +249,37 @@ impl Router {
     /// ));
     /// ```
     pub fn typescript(&self) -> String {
-        crate::schema::contract(self.routes())
+        contract(self.routes())
     }
 
     /// The registered routes.
     pub fn routes(&self) -> impl Iterator<Item = &Route> {
-        self.inner.routes.values().map(|r| &**r)
+        self.served.core.procedures.iter().map(|r| &**r)
     }
 
     /// Ends every open stream of this router, and every one opened later, without a `done`
-    /// frame, so that clients reconnect elsewhere. Their cleanup runs as they are dropped.
+    /// frame, so that clients reconnect elsewhere; WebSockets close with 1001, and new ones are
+    /// refused. Their cleanup runs as they are dropped. Clones of the router are the same
+    /// router; another router in the same process is not touched.
     pub fn shutdown(&self) {
-        if let Some(shutdown) = &self.inner.shared.shutdown {
-            shutdown.trigger();
-        }
+        self.served.core.streams.lifecycle.shut_down();
     }
 
-    /// The router's state, whose identity tells routers apart.
-    pub(crate) fn inner(&self) -> &Arc<Inner> {
-        &self.inner
-    }
-
-    /// Whether `other` is this router's state.
-    pub(crate) fn is(&self, other: &std::sync::Weak<Inner>) -> bool {
-        std::ptr::eq(Arc::as_ptr(&self.inner), other.as_ptr())
-    }
-
-    /// Its procedures' names, sorted.
-    pub(crate) fn names(&self) -> Vec<&'static str> {
-        let mut names: Vec<_> = self.inner.routes.keys().copied().collect();
-        names.sort_unstable();
-        names
+    /// Waits until every asynchronous cleanup ([`finally_async`](crate::finally_async)) that
+    /// this router's handlers started has finished, or `timeout` has passed; whether they all
+    /// finished. Cleanups of other routers are not waited for.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// let router = orpc_runtime::http::Router::new();
+    /// router.shutdown();
+    /// assert!(router.wait_for_cleanups(Duration::from_secs(2)).await);
+    /// # }
+    /// ```
+    pub async fn wait_for_cleanups(&self, timeout: Duration) -> bool {
+        self.served.core.streams.lifecycle.wait_for_cleanups(timeout).await
     }
 
     /// oRPC 1.x's WebSocket transport, as a route to mount at a path of your choice: every
@@ -384,42 +321,12 @@ impl Router {
     /// for await (const tick of await client.count({ n: 3 })) console.log(tick)
     /// ```
     pub fn websocket(&self) -> actix_web::Route {
-        super::server_ext::check_mounted(self);
-        let router = self.clone();
-        web::get().to(move |req: HttpRequest, payload: web::Payload| {
-            let response = websocket::upgrade(&router, &req, payload);
-            async move { response }
-        })
-    }
-
-    /// The settings of [`Router::websocket`].
-    pub(crate) fn websocket_settings(&self) -> &WebSocketConfig {
-        &self.inner.websocket
-    }
-
-    /// The procedure registered under `name`.
-    pub(crate) fn route_named(&self, name: &str) -> Option<&Arc<Route>> {
-        self.inner.routes.get(name)
-    }
-
-    /// The signal [`Router::shutdown`] triggers.
-    pub(crate) fn shutdown_signal(&self) -> Option<Arc<ShutdownSignal>> {
-        self.inner.shared.shutdown.clone()
+        websocket::route(self.mount())
     }
 
     /// Mounts the RPC protocol: `cfg` is usually a scope such as `web::scope("/rpc")`.
     pub fn rpc(&self) -> impl FnOnce(&mut web::ServiceConfig) {
-        super::server_ext::check_mounted(self);
-        let router = self.clone();
-        move |cfg| {
-            cfg.route(
-                "/{name:.*}",
-                web::to(move |req: HttpRequest, payload: web::Payload| {
-                    let router = router.clone();
-                    async move { router.serve_rpc(req, payload).await }
-                }),
-            );
-        }
+        rpc::mount(self.mount())
     }
 
     /// Mounts the OpenAPI protocol's routes, and the API's OpenAPI document at
@@ -444,73 +351,7 @@ impl Router {
     /// # let _ = app;
     /// ```
     pub fn openapi(&self) -> impl FnOnce(&mut web::ServiceConfig) {
-        super::server_ext::check_mounted(self);
-        let router = self.clone();
-        move |cfg| {
-            let taken = router
-                .inner
-                .routes
-                .values()
-                .any(|r| openapi_path(r) == "/openapi.json");
-            if !taken {
-                let documented = router.clone();
-                cfg.route(
-                    "/openapi.json",
-                    web::get().to(move |req: HttpRequest| {
-                        let scope = req
-                            .path()
-                            .strip_suffix("/openapi.json")
-                            .unwrap_or("")
-                            .to_owned();
-                        let document = documented.openapi_document(&scope);
-                        async move { HttpResponse::Ok().json(document) }
-                    }),
-                );
-            }
-            let docs_taken = router
-                .inner
-                .routes
-                .values()
-                .any(|r| openapi_path(r) == "/docs");
-            if router.inner.reference && !docs_taken {
-                cfg.route(
-                    "/docs",
-                    web::get().to(|| async {
-                        HttpResponse::Ok()
-                            .content_type("text/html; charset=utf-8")
-                            .body(REFERENCE_PAGE)
-                    }),
-                );
-            }
-            let mut by_path: HashMap<String, Vec<Arc<Route>>> = HashMap::new();
-            for route in router.inner.routes.values() {
-                by_path
-                    .entry(openapi_path(route))
-                    .or_default()
-                    .push(route.clone());
-            }
-            for (path, routes) in by_path {
-                let mut resource = web::resource(path);
-                for route in routes {
-                    // Every method was checked when the route was registered.
-                    let Ok(method) = Method::from_bytes(route.method.unwrap_or("POST").as_bytes())
-                    else {
-                        continue;
-                    };
-                    let router = router.clone();
-                    resource = resource.route(web::method(method).to(
-                        move |req: HttpRequest, payload: web::Payload| {
-                            let (router, route) = (router.clone(), route.clone());
-                            async move { router.serve_openapi(&route, req, payload).await }
-                        },
-                    ));
-                }
-                let resource = resource.default_service(web::to(|| async {
-                    error_response(&ORPCError::new("METHOD_NOT_SUPPORTED"), Envelope::Plain)
-                }));
-                cfg.service(resource);
-            }
-        }
+        openapi::mount(self.mount())
     }
 
     /// The OpenAPI protocol as a scope at `prefix` (such as `/api`): [`Router::openapi`]'s
@@ -533,121 +374,6 @@ impl Router {
     pub fn openapi_scope(&self, prefix: &str) -> actix_web::Scope {
         web::scope(prefix)
             .configure(self.openapi())
-            .default_service(web::to(|req: HttpRequest| async move {
-                let message = format!("No procedure at {}", req.path());
-                error_response(&ORPCError::not_found(message), Envelope::Plain)
-            }))
-    }
-
-    async fn serve_rpc(&self, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-        let name = req.match_info().get("name").unwrap_or("");
-        let Some(route) = self.inner.routes.get(name) else {
-            return error_response(
-                &ORPCError::not_found(format!("No procedure named {name:?}")),
-                Envelope::Rpc,
-            );
-        };
-        if req.method() != Method::POST {
-            let error = ORPCError::new("METHOD_NOT_SUPPORTED")
-                .with_message("RPC procedures are called with POST");
-            return error_response(&error, Envelope::Rpc);
-        }
-        let input = match read_body(&req, payload, self.inner.body_limit).await {
-            Ok(body) => decode_body(&body, Envelope::Rpc),
-            Err(error) => Err(error),
-        };
-        match input {
-            Ok(input) => {
-                self.call(route, input, PathParams::new(), &req, Envelope::Rpc)
-                    .await
-            }
-            Err(error) => error_response(&error, Envelope::Rpc),
-        }
-    }
-
-    async fn serve_openapi(
-        &self,
-        route: &Route,
-        req: HttpRequest,
-        payload: web::Payload,
-    ) -> HttpResponse {
-        let input = if req.method() == Method::GET {
-            Ok(RawInput::Query(req.query_string().to_owned()))
-        } else {
-            match read_body(&req, payload, self.inner.body_limit).await {
-                Ok(body) => decode_body(&body, Envelope::Plain),
-                Err(error) => Err(error),
-            }
-        };
-        match input {
-            Ok(input) => {
-                let info = req.match_info();
-                let params = (route.params.iter())
-                    .filter_map(|&name| info.get(name).map(|value| (name, value.to_owned())))
-                    .collect();
-                self.call(route, input, params, &req, Envelope::Plain).await
-            }
-            Err(error) => error_response(&error, Envelope::Plain),
-        }
-    }
-
-    async fn call(
-        &self,
-        route: &Route,
-        input: RawInput,
-        params: PathParams,
-        req: &HttpRequest,
-        envelope: Envelope,
-    ) -> HttpResponse {
-        match &route.handler {
-            Handler::Plain(handler) => match handler(input, params, req).await {
-                Ok((json, meta)) => HttpResponse::Ok()
-                    .content_type("application/json")
-                    .body(envelope.wrap_with_meta(json, meta)),
-                Err(error) => error_response(&error, envelope),
-            },
-            Handler::Stream(handler) => {
-                let policy = self.policy();
-                let ticket = match reserve(&policy) {
-                    Ok(ticket) => ticket,
-                    Err(error) => return error_response(&error, envelope),
-                };
-                let source = handler(input, params, req, route.validate_events).await;
-                respond(policy, req, route.name, envelope, ticket, source).map_into_boxed_body()
-            }
-        }
-    }
-
-    /// What this router gives each of its streams: keep-alive, shutdown, the stream limit.
-    pub(crate) fn policy(&self) -> StreamPolicy<'_> {
-        StreamPolicy {
-            shared: &self.inner.shared,
-            limit: Some((&self.inner.counters, self.inner.max_streams)),
-        }
-    }
-}
-
-/// The API reference page (see [`Router::api_reference`]).
-const REFERENCE_PAGE: &str = include_str!("reference.html");
-
-/// The OpenAPI path of a route: its own, or `/{name}`.
-pub(crate) fn openapi_path(route: &Route) -> String {
-    route
-        .path
-        .map_or_else(|| format!("/{}", route.name), str::to_owned)
-}
-
-/// An error before any stream started: the error's status, and the error object as the body.
-pub(crate) fn error_response(error: &ORPCError, envelope: Envelope) -> HttpResponse {
-    match envelope {
-        // `ORPCError` is an actix-web error whose response is exactly this.
-        Envelope::Plain => error.error_response(),
-        Envelope::Rpc => {
-            // Serialized straight from the struct, to keep oRPC's field order.
-            let json = serde_json::to_vec(error).expect("the error object always serializes");
-            HttpResponse::build(error.status_code())
-                .content_type("application/json")
-                .body(envelope.wrap(json))
-        }
+            .default_service(web::to(openapi::not_found))
     }
 }

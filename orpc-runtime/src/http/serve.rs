@@ -5,7 +5,7 @@ use std::net::ToSocketAddrs;
 
 use actix_web::{web, App, HttpServer};
 
-use super::{run_until_signal, watch_disconnects, Router};
+use super::{run_until_signal, Router};
 
 /// Serves `router` on `addr` until SIGINT or SIGTERM: the RPC protocol under `/rpc`, the OpenAPI
 /// protocol under `/api`, and oRPC's WebSocket transport at `/ws` ([`Router::websocket`], which
@@ -47,8 +47,7 @@ where
 ///
 /// A browser opens at most six HTTP/1.1 connections to one origin, so a page with more live
 /// streams than that stalls; over HTTP/2 they share one connection. Disconnects are watched
-/// under TLS too, and over HTTP/2 a stream the client resets ends within
-/// [`RESET_PROBE`](super::RESET_PROBE).
+/// under TLS too, and over HTTP/2 a stream the client resets ends within half a second.
 ///
 /// ```no_run
 /// # #[orpc_runtime::procedure] async fn echo(input: String) -> String { input }
@@ -107,7 +106,7 @@ where
             .service(served.openapi_scope("/api"))
             .route("/ws", served.websocket())
     })
-    .on_connect(watch_disconnects)
+    .on_connect(super::watch_disconnects)
     .client_request_timeout(request_timeout)
     .disable_signals()
     .shutdown_timeout(1);

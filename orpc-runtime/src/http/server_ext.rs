@@ -1,7 +1,8 @@
 //! One step that gives an existing `HttpServer` what a [`Router`] needs.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use actix_http::{Request, Response};
 use actix_service::{IntoServiceFactory, Service, ServiceFactory};
@@ -9,7 +10,6 @@ use actix_web::body::MessageBody;
 use actix_web::dev::AppConfig;
 use actix_web::{Error, HttpServer};
 
-use super::router::Inner;
 use super::{watch_disconnects, Router};
 
 /// Gives an `HttpServer` everything a [`Router`] needs, in one call, whatever else the server
@@ -26,12 +26,11 @@ use super::{watch_disconnects, Router};
 /// The stream limit and keep-alive are the router's own settings and apply wherever it is
 /// mounted. Mount the router given here, cloned into the app factory: a router built inside
 /// `HttpServer::new` would be a different one in each worker, which this router's shutdown and
-/// limits do not reach. That mistake is reported when the workers start, as an error in the log
-/// naming the fix.
+/// limits do not reach. That mistake (a router with procedures given here but never mounted) is
+/// reported at the first connection, as an error in the log naming the fix.
 ///
 /// `run().await` returns once actix-web has stopped; await
-/// [`wait_for_cleanups`](crate::wait_for_cleanups) after it to give `finally_async` cleanups
-/// time to finish.
+/// [`Router::wait_for_cleanups`] after it to give `finally_async` cleanups time to finish.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -54,7 +53,7 @@ use super::{watch_disconnects, Router};
 ///     .bind("127.0.0.1:8080")?
 ///     .run()
 ///     .await?;
-///     orpc_runtime::wait_for_cleanups(Duration::from_secs(2)).await;
+///     router.wait_for_cleanups(Duration::from_secs(2)).await;
 ///     Ok(())
 /// }
 /// ```
@@ -76,45 +75,31 @@ where
     B: MessageBody + 'static,
 {
     fn serve_router(self, router: &Router) -> Self {
-        if attach(router) {
-            end_streams_on_signal(router);
-        }
-        self.on_connect(watch_disconnects)
-            .client_request_timeout(router.request_timeout_value())
+        end_streams_on_signal(router);
+        let timeout = router.request_timeout_value();
+        let given = router.clone();
+        let checked = Arc::new(AtomicBool::new(false));
+        self.on_connect(move |connection, data| {
+            watch_disconnects(connection, data);
+            if !checked.swap(true, Ordering::Relaxed) {
+                check_mounted(&given);
+            }
+        })
+        .client_request_timeout(timeout)
     }
 }
 
-/// The routers given to [`ServeRouter::serve_router`], each with its procedure names.
-static ATTACHED: Mutex<Vec<(Weak<Inner>, Vec<&'static str>)>> = Mutex::new(Vec::new());
-
-/// Remembers `router` as given to `serve_router`; whether it is new there.
-fn attach(router: &Router) -> bool {
-    let mut attached = ATTACHED.lock().unwrap_or_else(|e| e.into_inner());
-    attached.retain(|(inner, _)| inner.strong_count() > 0);
-    if attached.iter().any(|(inner, _)| router.is(inner)) {
-        return false;
-    }
-    attached.push((Arc::downgrade(router.inner()), router.names()));
-    true
-}
-
-/// Called as a router is mounted: whether it looks like a copy, built inside the app factory, of
-/// a router that was given to `serve_router` (the same procedures, another router).
-pub(crate) fn check_mounted(router: &Router) {
-    let attached = ATTACHED.lock().unwrap_or_else(|e| e.into_inner());
-    if attached.is_empty() || attached.iter().any(|(inner, _)| router.is(inner)) {
-        return;
-    }
-    let names = router.names();
-    let twin = attached
-        .iter()
-        .any(|(inner, other)| inner.strong_count() > 0 && *other == names);
-    if twin && !names.is_empty() {
+/// Reports, once per server, a router given to `serve_router` that was never mounted: the app
+/// factory built routers of its own, which this one's shutdown and limits do not reach. By the
+/// first connection every worker has built its app.
+fn check_mounted(router: &Router) {
+    let served = router.served();
+    if !served.mounted.load(Ordering::Relaxed) && !served.core.procedures.is_empty() {
         tracing::error!(
-            "a Router with the same procedures as the one given to `serve_router` was mounted, \
-             but it is another router: it was built inside `HttpServer::new`, so each worker has \
-             its own, which shutdown and stream limits do not reach. Build the router once, \
-             before `HttpServer::new`, and mount clones of it: \
+            "the Router given to `serve_router` was never mounted, so the app serves routers \
+             built inside `HttpServer::new`: each worker has its own, which shutdown and stream \
+             limits do not reach. Build the router once, before `HttpServer::new`, and mount \
+             clones of it: \
              `let mounted = router.clone(); HttpServer::new(move || App::new().service(..mounted..))`"
         );
     }

@@ -1,5 +1,5 @@
 //! Schemas: checking inputs and events against the constraints their types declare with
-//! schemars, and describing procedures in an OpenAPI document and a TypeScript contract.
+//! schemars. (The documents that describe procedures with the same schemas are `docs/`.)
 //!
 //! Rust's types already fix the shape of every event; what a schema adds are ranges, lengths,
 //! patterns and formats. `implied` tells the two apart, so that a type whose schema adds nothing
@@ -29,16 +29,11 @@ mod coerce;
 mod fast;
 mod implied;
 mod keywords;
-mod openapi;
-mod typescript;
 
 pub(crate) use check::SchemaCheck;
 pub use check::{Issue, PathSegment};
 pub(crate) use coerce::{params_to_json, query_to_json};
 pub(crate) use keywords::holds_wide_integers;
-pub(crate) use openapi::document;
-pub use openapi::ApiInfo;
-pub(crate) use typescript::contract;
 
 /// The path of a serde error, in an [`Issue`]'s form.
 pub(crate) fn path_of(path: &serde_path_to_error::Path) -> Vec<PathSegment> {

@@ -17,16 +17,24 @@
 //!
 //! [`finally_async`] is the asynchronous form. `Drop` cannot await, so the guard hands its future
 //! to the runtime, which drives it to completion after the stream has ended: on the current Tokio
-//! runtime when there is one, on a thread of its own otherwise. [`wait_for_cleanups`] lets a
-//! server shutting down wait for those futures before it exits.
+//! runtime when there is one, on a thread of its own otherwise.
+//!
+//! Whose cleanups they are: a router runs every poll and every drop of its handlers inside its
+//! own [`Cleanups`] ([`Cleanups::enter`]), and a guard made there (or, failing that, dropped
+//! there) counts its future among that router's, so that
+//! [`Router::wait_for_cleanups`](crate::http::Router::wait_for_cleanups) waits for that router's
+//! cleanups and no other's. A guard made and dropped outside any router (a procedure called
+//! directly, in a test) belongs to none: its future runs all the same, and nothing waits for it.
 //!
 //! A cleanup that panics is caught and logged; it never turns a clean end into a crash. That holds
 //! while the handler itself is unwinding from a panic too: the second panic is caught inside the
 //! guard's `drop`, so it never unwinds out of a destructor, which is what would abort.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::OnceLock;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio_util::task::TaskTracker;
@@ -45,15 +53,18 @@ pub fn finally<F: FnOnce()>(cleanup: F) -> CleanupGuard<F> {
 
 /// Runs the future made by `cleanup` to completion after the returned guard is dropped.
 ///
+/// Inside a procedure served by a router, the router's
+/// [`wait_for_cleanups`](crate::http::Router::wait_for_cleanups) waits for it.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// use std::time::Duration;
-/// use orpc_runtime::{finally_async, wait_for_cleanups};
+/// use orpc_runtime::finally_async;
 ///
-/// let guard = finally_async(|| async { println!("released") });
+/// let (tx, rx) = tokio::sync::oneshot::channel();
+/// let guard = finally_async(|| async move { tx.send("released").unwrap() });
 /// drop(guard);
-/// assert!(wait_for_cleanups(Duration::from_secs(1)).await);
+/// assert_eq!(rx.await, Ok("released"));
 /// # }
 /// ```
 #[must_use = "the cleanup runs when this guard is dropped; bind it with `let _guard = ...`"]
@@ -64,6 +75,7 @@ where
 {
     AsyncCleanupGuard {
         cleanup: Some(cleanup),
+        owner: Cleanups::current(),
     }
 }
 
@@ -96,6 +108,8 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     cleanup: Option<F>,
+    /// The router whose handler made the guard.
+    owner: Option<Cleanups>,
 }
 
 impl<F, Fut> AsyncCleanupGuard<F, Fut>
@@ -125,10 +139,18 @@ where
                 return;
             }
         };
+        let tracker = self
+            .owner
+            .take()
+            .or_else(Cleanups::current)
+            .map(|owner| owner.0);
+        let token = tracker.as_ref().map(TaskTracker::token);
         match tokio::runtime::Handle::try_current() {
-            Ok(handle) => drop(tracker().spawn_on(future, &handle)),
+            Ok(handle) => drop(handle.spawn(async move {
+                future.await;
+                drop(token);
+            })),
             Err(_) => {
-                let token = tracker().token();
                 std::thread::spawn(move || {
                     let runtime = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
@@ -144,20 +166,88 @@ where
     }
 }
 
-/// Every asynchronous cleanup that has started and not yet finished.
-fn tracker() -> &'static TaskTracker {
-    static TRACKER: OnceLock<TaskTracker> = OnceLock::new();
-    TRACKER.get_or_init(TaskTracker::new)
+/// The asynchronous cleanups of one router's handlers; see the module docs.
+#[derive(Clone, Default)]
+pub(crate) struct Cleanups(TaskTracker);
+
+thread_local! {
+    /// The cleanups of the router whose handler this thread is polling or dropping.
+    static CURRENT: RefCell<Option<Cleanups>> = const { RefCell::new(None) };
 }
 
-/// Waits until every asynchronous cleanup started so far has finished, or `timeout` has passed.
-/// Returns whether they all finished.
-pub async fn wait_for_cleanups(timeout: Duration) -> bool {
-    let tracker = tracker();
-    tracker.close();
-    let finished = tokio::time::timeout(timeout, tracker.wait()).await.is_ok();
-    tracker.reopen();
-    finished
+impl Cleanups {
+    /// Runs `f` (a poll or a drop of one of the router's handlers) with these as the thread's
+    /// current cleanups, then puts back whatever was current before.
+    pub(crate) fn enter<T>(&self, f: impl FnOnce() -> T) -> T {
+        struct Restore(Option<Cleanups>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let previous = self.0.take();
+                let _ = CURRENT.try_with(|current| *current.borrow_mut() = previous);
+            }
+        }
+        let previous = CURRENT
+            .try_with(|current| current.borrow_mut().replace(self.clone()))
+            .ok()
+            .flatten();
+        let _restore = Restore(previous);
+        f()
+    }
+
+    /// `future`, polled (and dropped) with these as the thread's current cleanups.
+    pub(crate) fn scope<F: Future>(&self, future: F) -> Scoped<F> {
+        Scoped {
+            cleanups: self.clone(),
+            future: Some(future),
+        }
+    }
+
+    fn current() -> Option<Cleanups> {
+        CURRENT
+            .try_with(|current| current.borrow().clone())
+            .ok()
+            .flatten()
+    }
+
+    /// Waits until every cleanup started so far has finished, or `timeout` has passed; whether
+    /// they all finished.
+    pub(crate) async fn wait(&self, timeout: Duration) -> bool {
+        self.0.close();
+        let finished = tokio::time::timeout(timeout, self.0.wait()).await.is_ok();
+        self.0.reopen();
+        finished
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future that runs inside a router's [`Cleanups`]; see [`Cleanups::scope`].
+    pub(crate) struct Scoped<F> {
+        cleanups: Cleanups,
+        #[pin]
+        future: Option<F>,
+    }
+
+    impl<F> PinnedDrop for Scoped<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            let mut future = this.future;
+            this.cleanups.enter(|| future.set(None));
+        }
+    }
+}
+
+impl<F: Future> Future for Scoped<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let cleanups = this.cleanups;
+        let future = this.future;
+        cleanups.enter(|| match future.as_pin_mut() {
+            Some(future) => future.poll(cx),
+            None => Poll::Pending,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -187,18 +277,42 @@ mod tests {
     }
 
     #[test]
-    fn async_cleanup_runs_without_a_runtime() {
+    fn async_cleanup_runs_without_a_runtime_and_counts_for_its_owner() {
         let runs = Arc::new(AtomicUsize::new(0));
         let counter = runs.clone();
-        drop(finally_async(move || async move {
-            tokio::task::yield_now().await;
-            counter.fetch_add(1, Ordering::SeqCst);
-        }));
+        let (owner, other) = (Cleanups::default(), Cleanups::default());
+        let guard = owner.enter(|| {
+            finally_async(move || async move {
+                std::thread::sleep(Duration::from_millis(50));
+                counter.fetch_add(1, Ordering::SeqCst);
+            })
+        });
+        drop(guard);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        assert!(rt.block_on(wait_for_cleanups(Duration::from_secs(5))));
+        assert!(rt.block_on(other.wait(Duration::ZERO)), "not the other's");
+        assert!(rt.block_on(owner.wait(Duration::from_secs(5))));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_guard_made_outside_a_router_counts_for_the_one_it_is_dropped_in() {
+        let owner = Cleanups::default();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            let guard = finally_async(|| async move {
+                let _ = rx.await;
+            });
+            owner.enter(|| drop(guard));
+            assert!(!owner.wait(Duration::from_millis(20)).await, "still running");
+            tx.send(()).unwrap();
+            assert!(owner.wait(Duration::from_secs(5)).await);
+        });
     }
 }

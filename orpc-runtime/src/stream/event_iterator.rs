@@ -9,7 +9,7 @@
 //!   are dropped before the final frame is handed out.
 //! - The body panics: the panic is caught here, the body is dropped (running its guards) and an
 //!   `INTERNAL_SERVER_ERROR` frame is sent. The thread and the other streams carry on.
-//! - An event's metadata is refused (see [`EventMeta::check`](super::EventMeta::check)): the event
+//! - An event's metadata is refused (see [`EventMeta::check`](crate::EventMeta::check)): the event
 //!   is discarded, the body dropped, and an `INTERNAL_SERVER_ERROR` frame is sent instead.
 //! - The consumer drops the stream, for example because the client went away: the body is dropped
 //!   where it was suspended, which runs its guards.

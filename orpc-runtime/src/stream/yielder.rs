@@ -2,7 +2,7 @@
 //!
 //! `#[procedure]` gives each streaming procedure its own thread-local [`SlotCell`], named at the
 //! type level by a [`SlotKey`]. A `yield_!` parks its event in the slot and suspends the body
-//! once; the [`EventIterator`](super::EventIterator) that was polling the body finds the event in
+//! once; the [`EventIterator`](crate::EventIterator) that was polling the body finds the event in
 //! the slot and returns it as its next item. Both sides run inside one synchronous `poll_next`
 //! call on one thread, so a thread-local is the shared place without any locking, reference
 //! counting or `unsafe`, and the event moves by value with no heap allocation.
@@ -32,7 +32,7 @@ use std::task::{Context, Poll};
 use crate::ORPCError;
 use crate::{Event, EventMeta};
 
-/// What `#[procedure]` tells an [`EventIterator`](super::EventIterator) about one streaming
+/// What `#[procedure]` tells an [`EventIterator`](crate::EventIterator) about one streaming
 /// body: the thread-local slot its yields go through, and how the value it returns ends the
 /// stream. The macro implements it on a type of its own for every streaming procedure; handlers
 /// never name it.

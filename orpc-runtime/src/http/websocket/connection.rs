@@ -39,7 +39,9 @@ use orpc_protocol::ORPCError;
 use std::collections::HashMap;
 use tokio::time::Instant;
 
-use super::super::Router;
+use std::sync::Arc;
+
+use super::super::served::Served;
 use super::call;
 use super::outbox::Outbox;
 
@@ -48,13 +50,13 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Serves one socket until it ends; see the module docs.
 pub(super) async fn serve(
-    router: Router,
+    served: Arc<Served>,
     req: HttpRequest,
     outbox: Outbox,
     messages: AggregatedMessageStream,
 ) {
     let mut socket = Socket {
-        router,
+        served,
         req,
         outbox,
         in_flight: HashMap::new(),
@@ -71,7 +73,7 @@ pub(super) async fn serve(
 }
 
 struct Socket {
-    router: Router,
+    served: Arc<Served>,
     req: HttpRequest,
     outbox: Outbox,
     /// The calls in flight, by id, to abort them.
@@ -86,16 +88,10 @@ type Tracked = std::pin::Pin<Box<dyn std::future::Future<Output = CallId>>>;
 impl Socket {
     /// Runs until the socket ends; the close frame to send then, if one is due.
     async fn run(&mut self, mut messages: AggregatedMessageStream) -> Option<CloseReason> {
-        let every = self.router.websocket_settings().ping_interval;
+        let every = self.served.websocket.ping_interval;
         let mut ping = every.map(|every| tokio::time::interval_at(Instant::now() + every, every));
         let mut heard = Instant::now();
-        let shutdown = self.router.shutdown_signal();
-        let mut shutting_down = std::pin::pin!(async move {
-            match shutdown {
-                Some(shutdown) => shutdown.waiter().await,
-                None => std::future::pending().await,
-            }
-        });
+        let mut shutting_down = std::pin::pin!(self.served.core.streams.lifecycle.waiter());
         loop {
             tokio::select! {
                 biased;
@@ -156,7 +152,7 @@ impl Socket {
                     return None;
                 }
                 let id = request.id.clone();
-                let call = call::start(&self.router, &self.req, request, self.outbox.clone());
+                let call = call::start(&self.served, &self.req, request, self.outbox.clone());
                 self.track(id, call);
             }
             Ok(ClientMessage::Abort(id)) => {
@@ -192,7 +188,7 @@ impl Socket {
 
     /// The close frame for a frame the codec refused.
     fn broken(&self, error: &ProtocolError) -> Option<CloseReason> {
-        let limit = self.router.websocket_settings().max_message_size;
+        let limit = self.served.websocket.max_message_size;
         match error {
             ProtocolError::Overflow => Some(too_big(limit)),
             ProtocolError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {

@@ -1,10 +1,10 @@
 //! oRPC 1.x's WebSocket transport: the peer protocol that `RPCLink` from
 //! `@orpc/client/websocket` speaks, served by the same router, with the same procedures, as the
-//! RPC and OpenAPI protocols. Mount it with [`Router::websocket`](super::Router::websocket).
+//! RPC and OpenAPI protocols. Mount it with [`Router::websocket`](crate::http::Router::websocket).
 //!
 //! The whole story of a socket:
 //! - **Upgrade** (`Router::websocket`): the `Origin` is checked (`origin.rs`, same origin by
-//!   default, 403 otherwise); after [`Router::shutdown`](super::Router::shutdown), 503. No
+//!   default, 403 otherwise); after [`Router::shutdown`](crate::http::Router::shutdown), 503. No
 //!   subprotocol is negotiated, as oRPC asks for none.
 //! - **Context**: a call's extractors (`web::Data`, cookies, sessions, `BearerAuth`...) read the
 //!   upgrade request, as the socket's calls all come from the page that opened it; its
@@ -16,9 +16,9 @@
 //!   `FrameSource` as over SSE (schema validation, `EventMeta::check`, the RPC serializer's meta)
 //!   and is written as a peer message by `orpc-protocol`'s `peer::Encoder`.
 //! - **Stats, limits, shutdown**: a stream over a socket takes its place under the router's
-//!   [`max_streams`](super::Router::max_streams) (a call past it is answered 503), counts in
-//!   its [`stats`](super::Router::stats) (an abort or a closed socket counts as a disconnect),
-//!   and ends with [`Router::shutdown`](super::Router::shutdown), which closes the socket with
+//!   [`max_streams`](crate::http::Router::max_streams) (a call past it is answered 503), counts in
+//!   its [`stats`](crate::http::Router::stats) (an abort or a closed socket counts as a disconnect),
+//!   and ends with [`Router::shutdown`](crate::http::Router::shutdown), which closes the socket with
 //!   1001.
 //! - **Limits and keep-alive** ([`WebSocketConfig`]): a message over the size limit closes the
 //!   socket with 1009; the server pings on an interval and closes a peer that stops answering.
@@ -31,21 +31,31 @@ mod outbox;
 
 pub use config::{WebSocketConfig, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_PING_INTERVAL};
 
+use std::sync::Arc;
+
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
-use super::Router;
+use super::served::Served;
 use crate::ORPCError;
 
-/// Upgrades `req` to a socket served by `router`, or answers why not.
-pub(crate) fn upgrade(router: &Router, req: &HttpRequest, payload: web::Payload) -> HttpResponse {
-    let settings = router.websocket_settings();
+/// The transport's route, to mount at a path of the app's choice.
+pub(crate) fn route(served: Arc<Served>) -> actix_web::Route {
+    web::get().to(move |req: HttpRequest, payload: web::Payload| {
+        let response = upgrade(&served, &req, payload);
+        async move { response }
+    })
+}
+
+/// Upgrades `req` to a socket served by `served`, or answers why not.
+fn upgrade(served: &Arc<Served>, req: &HttpRequest, payload: web::Payload) -> HttpResponse {
+    let settings = &served.websocket;
     if let Err(origin) = origin::check(req, &settings.origins) {
         tracing::debug!(origin, "a WebSocket upgrade from another origin; refused");
         return ORPCError::new("FORBIDDEN")
             .with_message(format!("Origin {origin:?} may not open a WebSocket here"))
             .error_response();
     }
-    if router.shutdown_signal().is_some_and(|s| s.is_triggered()) {
+    if served.core.streams.lifecycle.is_shut_down() {
         return ORPCError::new("SERVICE_UNAVAILABLE")
             .with_message("The server is shutting down")
             .error_response();
@@ -65,7 +75,7 @@ pub(crate) fn upgrade(router: &Router, req: &HttpRequest, payload: web::Payload)
         .aggregate_continuations()
         .max_continuation_size(limit);
     actix_web::rt::spawn(connection::serve(
-        router.clone(),
+        served.clone(),
         req.clone(),
         outbox,
         messages,

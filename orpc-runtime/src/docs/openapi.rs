@@ -16,11 +16,11 @@ use crate::{ORPCError, Route};
 
 /// The document's `info`: the API's title and version.
 #[derive(Debug, Clone)]
-pub struct ApiInfo {
+pub(crate) struct ApiInfo {
     /// The API's name.
-    pub title: String,
+    pub(crate) title: String,
     /// The API's version (not the OpenAPI version).
-    pub version: String,
+    pub(crate) version: String,
 }
 
 impl Default for ApiInfo {
@@ -49,7 +49,7 @@ pub(crate) fn document<'a>(
     let mut paths = Map::new();
     for route in routes {
         let method = route.method.unwrap_or("POST").to_ascii_lowercase();
-        let path = template(&crate::http::openapi_path(route));
+        let path = template(&route.openapi_path());
         let operation = operation(route, &method, &mut generator, &error_schema);
         let item = paths.entry(path).or_insert_with(|| json!({}));
         item[method] = operation;

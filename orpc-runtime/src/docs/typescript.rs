@@ -29,7 +29,7 @@ pub(crate) fn contract<'a>(routes: impl IntoIterator<Item = &'a Route>) -> Strin
         let input = (route.schemas.input)(&mut generator).to_value();
         let output = (route.schemas.output)(&mut generator).to_value();
         let method = route.method.unwrap_or("POST");
-        let path = crate::path::rewrite(&crate::http::openapi_path(route), |out, param| {
+        let path = crate::path::rewrite(&route.openapi_path(), |out, param| {
             out.push('{');
             out.push_str(param.name);
             out.push('}');

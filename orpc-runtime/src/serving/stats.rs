@@ -12,27 +12,68 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// A snapshot of a router's stream counters.
+/// A snapshot of a router's stream counters, from [`Router::stats`](crate::http::Router::stats).
+///
+/// ```
+/// let stats = orpc_runtime::http::Router::new().stats();
+/// assert_eq!((stats.started(), stats.active()), (0, 0));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct StreamStats {
+    started: u64,
+    finished: u64,
+    active: u64,
+    events: u64,
+    disconnects: u64,
+    errors: u64,
+    validation_failures: u64,
+    rejected: u64,
+}
+
+impl StreamStats {
     /// Streams opened.
-    pub started: u64,
+    pub fn started(&self) -> u64 {
+        self.started
+    }
+
     /// Streams whose handler has been dropped, its cleanup run: completed, failed, cut by the
     /// client, or ended by shutdown.
-    pub finished: u64,
+    pub fn finished(&self) -> u64 {
+        self.finished
+    }
+
     /// Streams open now: `started - finished`, plus calls between passing the stream limit and
     /// their handler starting.
-    pub active: u64,
+    pub fn active(&self) -> u64 {
+        self.active
+    }
+
     /// `message` events sent.
-    pub events: u64,
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
     /// Streams ended because the client went away.
-    pub disconnects: u64,
-    /// Streams that ended with an `error` event from the handler (errors, panics, refused events).
-    pub errors: u64,
+    pub fn disconnects(&self) -> u64 {
+        self.disconnects
+    }
+
+    /// Streams that ended with an `error` event from the handler (errors, panics, refused
+    /// events).
+    pub fn errors(&self) -> u64 {
+        self.errors
+    }
+
     /// Streams ended because an event or return value broke its schema.
-    pub validation_failures: u64,
+    pub fn validation_failures(&self) -> u64 {
+        self.validation_failures
+    }
+
     /// Calls refused because the stream limit was reached.
-    pub rejected: u64,
+    pub fn rejected(&self) -> u64 {
+        self.rejected
+    }
 }
 
 #[derive(Default)]

@@ -2,9 +2,9 @@
 //! unreachable.
 //!
 //! They are programming errors, found once when the router is built, before the server serves
-//! anything: [`Router::procedure`](super::Router::procedure) panics with this error's message,
+//! anything: [`Router::procedure`](crate::http::Router::procedure) panics with this error's message,
 //! as axum's `Router::route` does on overlapping routes, and
-//! [`Router::try_procedure`](super::Router::try_procedure) returns it instead, for routers built
+//! [`Router::try_procedure`](crate::http::Router::try_procedure) returns it instead, for routers built
 //! from configuration or plugins.
 
 use std::fmt;
@@ -12,7 +12,7 @@ use std::fmt;
 /// The HTTP methods an OpenAPI route may use; `#[procedure(method = ..)]` accepts the same ones.
 pub(crate) const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 
-/// A procedure a [`Router`](super::Router) refuses to register.
+/// A procedure a [`Router`](crate::http::Router) refuses to register.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RouteError {

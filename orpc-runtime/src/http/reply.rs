@@ -1,0 +1,29 @@
+//! Answers that are not streams: a plain procedure's JSON, and an error before any stream
+//! started, in the envelope of the protocol that asked.
+
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::sse::Envelope;
+use crate::ORPCError;
+
+/// A plain procedure's answer: its JSON, with the `meta` list of what JSON alone cannot carry.
+pub(crate) fn json_response(json: Vec<u8>, meta: Option<Vec<u8>>, envelope: Envelope) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(envelope.wrap_with_meta(json, meta))
+}
+
+/// An error before any stream started: the error's status, and the error object as the body.
+pub(crate) fn error_response(error: &ORPCError, envelope: Envelope) -> HttpResponse {
+    match envelope {
+        // `ORPCError` is an actix-web error whose response is exactly this.
+        Envelope::Plain => error.error_response(),
+        Envelope::Rpc => {
+            // Serialized straight from the struct, to keep oRPC's field order.
+            let json = serde_json::to_vec(error).expect("the error object always serializes");
+            HttpResponse::build(error.status_code())
+                .content_type("application/json")
+                .body(envelope.wrap(json))
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Streams as every transport runs them: a place under the router's limit, the handler's frames
+//! with their accounting, and how a stream ends.
+//!
+//! A stream's life, on SSE, a WebSocket or an `EventStream` alike:
+//! 1. [`StreamPolicy::reserve`] takes its place under the router's `max_streams` before its
+//!    handler starts; past the limit the call is refused with 503 `SERVICE_UNAVAILABLE` and
+//!    counted as rejected.
+//! 2. [`OpenStream`] runs the started handler: the transport polls it for frames
+//!    ([`OpenStream::poll_frame`]) into its own sink, and reports each poll's outcome
+//!    ([`OpenStream::account`]), which warns about a poll that blocked its worker thread and
+//!    counts events and failures.
+//! 3. It ends once, whichever comes first: its last frame, the client leaving
+//!    ([`OpenStream::client_left`]), the router shutting down, or the transport dropping it.
+//!    Ending drops the handler, which runs its cleanup guards inside the router's
+//!    [`Cleanups`](crate::stream::cleanup::Cleanups), and only then counts the stream finished.
+//!    A stream dropped unfinished while the router is not shutting down counts as a disconnect:
+//!    its transport could no longer reach the client.
+
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::lifecycle::Lifecycle;
+use super::stats::{Counters, StartedStream, StreamTicket};
+use crate::sse::frames::{FrameSource, Sink, Written};
+use crate::ORPCError;
+
+/// A poll of a handler that takes longer than this blocked its worker thread.
+const SLOW_POLL: Duration = Duration::from_millis(100);
+
+/// What a router gives each of its streams: a place under its limit, its counters, its
+/// lifecycle.
+#[derive(Clone, Default)]
+pub(crate) struct StreamPolicy {
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) max_streams: Option<u64>,
+    pub(crate) lifecycle: Lifecycle,
+}
+
+impl StreamPolicy {
+    /// A place for one more stream, before its handler starts; or the 503 error when the router
+    /// is at its limit.
+    pub(crate) fn reserve(&self) -> Result<Reserved, ORPCError> {
+        match self.counters.reserve(self.max_streams) {
+            Some(ticket) => Ok(Reserved {
+                ticket,
+                lifecycle: self.lifecycle.clone(),
+            }),
+            None => Err(ORPCError::new("SERVICE_UNAVAILABLE")
+                .with_message("Too many open streams; retry later")),
+        }
+    }
+}
+
+/// A stream's place, taken before its handler started. Dropped unused, it gives the place back
+/// and counts nothing.
+pub(crate) struct Reserved {
+    ticket: StreamTicket,
+    lifecycle: Lifecycle,
+}
+
+impl Reserved {
+    /// Runs `f` (the start of the handler) inside the router's cleanups.
+    pub(crate) fn enter<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.lifecycle.cleanups().enter(f)
+    }
+}
+
+/// A running event iterator: its handler, and its place among its router's streams.
+pub(crate) struct OpenStream {
+    // Dropped first: the handler's cleanup runs before the place counts the stream finished.
+    source: Option<Pin<Box<dyn FrameSource>>>,
+    place: Option<(StartedStream, Lifecycle)>,
+}
+
+impl OpenStream {
+    /// The started handler `source`, counted in `reserved` (or in nothing, without a router).
+    pub(crate) fn new(source: Pin<Box<dyn FrameSource>>, reserved: Option<Reserved>) -> Self {
+        OpenStream {
+            source: Some(source),
+            place: reserved.map(|reserved| (reserved.ticket.start(), reserved.lifecycle)),
+        }
+    }
+
+    /// Whether the handler still runs.
+    pub(crate) fn is_open(&self) -> bool {
+        self.source.is_some()
+    }
+
+    /// The router's lifecycle, if the stream has a router.
+    pub(crate) fn lifecycle(&self) -> Option<&Lifecycle> {
+        self.place.as_ref().map(|(_, lifecycle)| lifecycle)
+    }
+
+    /// Polls the handler for its next frame, written into `sink`; `Ready(None)` once the handler
+    /// is over (a stream of frames that ended without its `done` reads as ended).
+    pub(crate) fn poll_frame(&mut self, cx: &mut Context<'_>, sink: Sink<'_>) -> Poll<Option<Written>> {
+        let Some(source) = self.source.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match &self.place {
+            Some((_, lifecycle)) => lifecycle
+                .cleanups()
+                .enter(|| source.as_mut().poll_encode(cx, sink)),
+            None => source.as_mut().poll_encode(cx, sink),
+        }
+    }
+
+    /// After one poll's batch of frames: warns when it blocked its worker thread (started at
+    /// `started`), counts its `events`, and, when `last` is its last frame, counts how the
+    /// stream ended and ends it.
+    pub(crate) fn account(&mut self, started: Instant, events: u64, last: Option<Written>) {
+        let took = started.elapsed();
+        if took > SLOW_POLL {
+            tracing::warn!(
+                took_ms = took.as_millis() as u64,
+                "a handler poll blocked its worker thread; use async I/O or spawn_blocking"
+            );
+        }
+        if let Some((place, _)) = &self.place {
+            let counters = place.counters();
+            if events > 0 {
+                counters.events.fetch_add(events, Ordering::Relaxed);
+            }
+            let ended_badly = match last {
+                Some(Written::Error) => Some(&counters.errors),
+                Some(Written::Invalid) => Some(&counters.validation_failures),
+                _ => None,
+            };
+            if let Some(counter) = ended_badly {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if last.is_some() {
+            self.end();
+        }
+    }
+
+    /// Ends the stream because its client left.
+    pub(crate) fn client_left(&mut self) {
+        if self.is_open() {
+            tracing::debug!("client went away; ending its stream");
+        }
+        self.drop_unfinished();
+    }
+
+    /// Ends the stream because its router shut down, without a last frame.
+    pub(crate) fn shut_down(&mut self) {
+        tracing::debug!("server shutting down; ending the stream");
+        self.end();
+    }
+
+    /// Ends an unfinished stream: a disconnect, unless the router is shutting down.
+    fn drop_unfinished(&mut self) {
+        if let (Some(_), Some((place, lifecycle))) = (&self.source, &self.place) {
+            if !lifecycle.is_shut_down() {
+                place.counters().disconnects.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.end();
+    }
+
+    /// Drops the handler inside its router's cleanups, then counts the stream finished.
+    fn end(&mut self) {
+        let source = self.source.take();
+        match &self.place {
+            Some((_, lifecycle)) => lifecycle.cleanups().enter(|| drop(source)),
+            None => drop(source),
+        }
+        self.place = None;
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.drop_unfinished();
+    }
+}
