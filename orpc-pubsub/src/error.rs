@@ -59,6 +59,8 @@ impl Error {
         Error::Unavailable(reason.to_string().into())
     }
 
+    // Only the oRPC-compatible Redis format has payloads it can refuse.
+    #[cfg(feature = "redis")]
     pub(crate) fn invalid_payload(id: Option<MessageId>, reason: impl fmt::Display) -> Self {
         Error::InvalidPayload {
             id,

@@ -66,8 +66,18 @@
 //! comments come through ([`Message::event_meta`]), and a trimmed last id is reported as a gap
 //! even when nothing after it was lost. The [`redis_streams`] module docs compare the two, and
 //! what oRPC's own subscribers guarantee on a shared channel.
+//!
+//! ## Features
+//!
+//! - `redis` (default): the Redis backend ([`Redis`], [`PubSub::redis`], the [`redis_streams`]
+//!   module). Without it, only [`InMemory`] is built and the `redis` crate is not a dependency.
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// These docs are written for every feature, as docs.rs builds them; without `redis` their links
+// to its items have no target and show as plain text.
+#![cfg_attr(not(feature = "redis"), allow(rustdoc::broken_intra_doc_links))]
 
 pub mod backend;
 mod error;
@@ -76,6 +86,8 @@ mod id;
 pub mod memory;
 mod message;
 mod pubsub;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis_streams;
 mod retention;
 mod settings;
@@ -88,7 +100,14 @@ pub use id::MessageId;
 pub use memory::InMemory;
 pub use message::Message;
 pub use pubsub::PubSub;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_streams::{orpc_payload, Durability, Redis, RedisConfig, RedisFormat};
 pub use retention::Retention;
 pub use settings::Settings;
 pub use subscription::Subscription;
+
+// The README's examples run as doctests, so that what crates.io shows stays true to the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::backend::Backend;
-use crate::{Error, GapPolicy, InMemory, MessageId, Redis, RedisConfig, Settings, Subscription};
+use crate::{Error, GapPolicy, InMemory, MessageId, Settings, Subscription};
+#[cfg(feature = "redis")]
+use crate::{Redis, RedisConfig};
 
 /// Publish/subscribe channels whose subscribers can resume after their last message.
 ///
@@ -30,17 +32,7 @@ use crate::{Error, GapPolicy, InMemory, MessageId, Redis, RedisConfig, Settings,
 /// # }
 /// ```
 ///
-/// Several server instances share channels through Redis:
-///
-/// ```no_run
-/// # async fn run() -> Result<(), orpc_pubsub::Error> {
-/// use orpc_pubsub::{PubSub, Settings};
-///
-/// let pubsub = PubSub::redis("redis://127.0.0.1:6379", Settings::default()).await?;
-/// pubsub.publish("scores", "1-0").await?;
-/// # Ok(())
-/// # }
-/// ```
+/// Several server instances share channels through Redis ([`PubSub::redis`]).
 #[derive(Clone)]
 pub struct PubSub {
     backend: Arc<dyn Backend>,
@@ -66,6 +58,18 @@ impl PubSub {
 
     /// Channels on Redis Streams at `url`, shared by every instance pointed at it. Fails when
     /// Redis cannot be reached now.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), orpc_pubsub::Error> {
+    /// use orpc_pubsub::{PubSub, Settings};
+    ///
+    /// let pubsub = PubSub::redis("redis://127.0.0.1:6379", Settings::default()).await?;
+    /// pubsub.publish("scores", "1-0").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub async fn redis(url: &str, settings: Settings) -> Result<Self, Error> {
         let redis = Redis::connect(url, settings, RedisConfig::default()).await?;
         Ok(Self::new(redis, settings.gap_policy()))
