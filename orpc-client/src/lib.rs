@@ -72,6 +72,7 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
 mod envelope;
@@ -87,3 +88,8 @@ pub use orpc_protocol::sse;
 pub use orpc_protocol::{BigInt, Date, IsoTimestamp, ORPCError};
 pub use reconnect::{ReconnectPolicy, ReconnectPolicyBuilder};
 pub use stream::EventStream;
+
+// The README's examples run as doctests, so that what crates.io shows stays true to the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -11,6 +11,8 @@
 //! Every error carries the span of the user's token to change. When the attribute is wrong, the
 //! original function is emitted next to the errors so the rest of the crate keeps type-checking.
 
+#![forbid(unsafe_code)]
+
 use proc_macro::TokenStream;
 
 mod attr;
@@ -50,3 +52,8 @@ pub fn yield_(input: TokenStream) -> TokenStream {
     .to_compile_error()
     .into()
 }
+
+// The README's examples run as doctests, so that what crates.io shows stays true to the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -30,6 +30,7 @@ use crate::{LastEventId, ORPCError};
 /// assert_eq!(&body[..], br#"{"defined":false,"code":"NOT_FOUND","status":404,"message":"no such room"}"#);
 /// # }
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-web")))]
 impl ResponseError for ORPCError {
     fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status)
@@ -47,6 +48,7 @@ impl ResponseError for ORPCError {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-web")))]
 impl ORPCError {
     /// Any actix-web error as an oRPC error, as an extractor's failure is answered: an
     /// `ORPCError` inside comes back as it was; any other keeps its HTTP status, with the common
@@ -116,6 +118,7 @@ impl ORPCError {
 /// assert_eq!(id.and_then(|id| id.parse::<u32>()), Some(7));
 /// # }
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-web")))]
 impl FromRequest for LastEventId {
     type Error = ORPCError;
     type Future = Ready<Result<Self, ORPCError>>;

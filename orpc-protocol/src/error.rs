@@ -270,6 +270,7 @@ impl ORPCError {
 /// Names the error object's schema `ORPCError`, with the fields oRPC sends; for documents that
 /// describe error responses and `error` events, such as an OpenAPI document.
 #[cfg(feature = "schemars")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
 impl schemars::JsonSchema for ORPCError {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "ORPCError".into()

@@ -42,6 +42,7 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "actix-web")]
 mod actix;
@@ -60,3 +61,8 @@ pub use event::{Event, EventId, EventMeta, InvalidMeta, LastEventId};
 pub use frame::Frame;
 pub use integers::{find_unsafe_integer, UnsafeInteger, MAX_SAFE_INTEGER};
 pub use meta::{to_json_with_meta, BigInt, Date, IsoTimestamp};
+
+// The README's examples run as doctests, so that what crates.io shows stays true to the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -352,6 +352,7 @@ where
 }
 
 #[cfg(feature = "schemars")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
 impl<T> schemars::JsonSchema for BigInt<T> {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "BigInt".into()
@@ -438,6 +439,7 @@ fn write_utc(
 }
 
 #[cfg(feature = "chrono")]
+#[cfg_attr(docsrs, doc(cfg(feature = "chrono")))]
 impl IsoTimestamp for chrono::DateTime<chrono::Utc> {
     fn write_iso(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
         use chrono::{Datelike, Timelike};
@@ -460,6 +462,7 @@ impl IsoTimestamp for chrono::DateTime<chrono::Utc> {
 }
 
 #[cfg(feature = "time")]
+#[cfg_attr(docsrs, doc(cfg(feature = "time")))]
 impl IsoTimestamp for time::OffsetDateTime {
     fn write_iso(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
         let utc = self.to_offset(time::UtcOffset::UTC);
@@ -475,6 +478,7 @@ impl IsoTimestamp for time::OffsetDateTime {
 }
 
 #[cfg(feature = "jiff")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jiff")))]
 impl IsoTimestamp for jiff::Timestamp {
     fn write_iso(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
         let utc = self.to_zoned(jiff::tz::TimeZone::UTC);
@@ -495,6 +499,7 @@ impl IsoTimestamp for jiff::Timestamp {
 }
 
 #[cfg(feature = "schemars")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
 impl<T> schemars::JsonSchema for Date<T> {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Date".into()
