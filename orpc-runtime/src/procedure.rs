@@ -33,10 +33,12 @@ pub trait Procedure: Sized + Send + Sync + 'static {
 
 /// A plain procedure's call: its output serialized as JSON, with the `meta` list of what JSON
 /// alone cannot carry (a `BigInt`, a `Date`), not yet in its envelope.
-pub(crate) type PlainFuture = Pin<Box<dyn Future<Output = Result<(Vec<u8>, Option<Vec<u8>>), ORPCError>>>>;
+pub(crate) type PlainFuture =
+    Pin<Box<dyn Future<Output = Result<(Vec<u8>, Option<Vec<u8>>), ORPCError>>>>;
 type PlainHandler = dyn Fn(RawInput, PathParams, &HttpRequest) -> PlainFuture + Send + Sync;
 /// A stream once its parameters are extracted, or the error that kept it from starting.
-pub(crate) type StartFuture = Pin<Box<dyn Future<Output = Result<Pin<Box<dyn FrameSource>>, ORPCError>>>>;
+pub(crate) type StartFuture =
+    Pin<Box<dyn Future<Output = Result<Pin<Box<dyn FrameSource>>, ORPCError>>>>;
 /// Starts a stream; the flag says whether its events are checked against their schema.
 type StreamHandler = dyn Fn(RawInput, PathParams, &HttpRequest, bool) -> StartFuture + Send + Sync;
 
@@ -87,37 +89,37 @@ fn schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> schemars::Schema
 /// A request/response procedure, erased; what `#[procedure]` generates calls it.
 pub fn plain_route<P, O, Fut>(procedure: P, call: fn(&P, P::Input, &HttpRequest) -> Fut) -> Route
 where
-        P: Procedure,
-        O: Serialize + JsonSchema + 'static,
-        Fut: Future<Output = Result<O, ORPCError>> + 'static,
-    {
-        let input_check = SchemaCheck::<P::Input>::new(true);
-        let wide_output = serde_json::to_value(schemars::schema_for!(O))
-            .is_ok_and(|schema| holds_wide_integers(&schema));
-        let handler = move |raw: RawInput, params: PathParams, req: &HttpRequest| -> PlainFuture {
-            let running =
-                decode_input(raw, params, &input_check).map(|input| call(&procedure, input, req));
-            Box::pin(async move {
-                let output = running?.await?;
-                let (json, meta) = orpc_protocol::to_json_with_meta(&output).map_err(|error| {
-                    tracing::error!(%error, procedure = P::NAME, "output does not serialize");
-                    ORPCError::internal()
-                })?;
-                if let Some(found) = wide_output
-                    .then(|| orpc_protocol::find_unsafe_integer(&json))
-                    .flatten()
-                {
-                    tracing::error!(error = %found, procedure = P::NAME, "output holds an unsafe integer");
-                    return Err(frames::unsafe_integer(&found));
-                }
-                Ok((json, meta))
-            })
-        };
-        let schemas = Schemas {
-            input: schema_of::<P::Input>,
-            output: schema_of::<O>,
-            done: None,
-        };
+    P: Procedure,
+    O: Serialize + JsonSchema + 'static,
+    Fut: Future<Output = Result<O, ORPCError>> + 'static,
+{
+    let input_check = SchemaCheck::<P::Input>::new(true);
+    let wide_output = serde_json::to_value(schemars::schema_for!(O))
+        .is_ok_and(|schema| holds_wide_integers(&schema));
+    let handler = move |raw: RawInput, params: PathParams, req: &HttpRequest| -> PlainFuture {
+        let running =
+            decode_input(raw, params, &input_check).map(|input| call(&procedure, input, req));
+        Box::pin(async move {
+            let output = running?.await?;
+            let (json, meta) = orpc_protocol::to_json_with_meta(&output).map_err(|error| {
+                tracing::error!(%error, procedure = P::NAME, "output does not serialize");
+                ORPCError::internal()
+            })?;
+            if let Some(found) = wide_output
+                .then(|| orpc_protocol::find_unsafe_integer(&json))
+                .flatten()
+            {
+                tracing::error!(error = %found, procedure = P::NAME, "output holds an unsafe integer");
+                return Err(frames::unsafe_integer(&found));
+            }
+            Ok((json, meta))
+        })
+    };
+    let schemas = Schemas {
+        input: schema_of::<P::Input>,
+        output: schema_of::<O>,
+        done: None,
+    };
     Route::new(P::NAME, Handler::Plain(Box::new(handler)), schemas)
 }
 
@@ -127,32 +129,32 @@ pub fn event_iterator_route<P, T, R, S, Fut>(
     call: fn(&P, P::Input, &HttpRequest) -> Fut,
 ) -> Route
 where
-        P: Procedure,
-        T: Serialize + JsonSchema + 'static,
-        R: Serialize + JsonSchema + 'static,
-        S: Stream<Item = Frame<T, R>> + 'static,
-        Fut: Future<Output = Result<S, ORPCError>> + 'static,
-    {
-        let input_check = SchemaCheck::<P::Input>::new(true);
-        let (checks, unvalidated) = EventChecks::<T, R>::new();
-        let handler = move |raw: RawInput,
-                            params: PathParams,
-                            req: &HttpRequest,
-                            validate: bool|
-              -> StartFuture {
-            let starting =
-                decode_input(raw, params, &input_check).map(|input| call(&procedure, input, req));
-            let checks = if validate { &checks } else { &unvalidated }.clone();
-            Box::pin(async move {
-                let stream = starting?.await?;
-                Ok(frames::erase(stream, checks))
-            })
-        };
-        let schemas = Schemas {
-            input: schema_of::<P::Input>,
-            output: schema_of::<T>,
-            done: Some(schema_of::<R>),
-        };
+    P: Procedure,
+    T: Serialize + JsonSchema + 'static,
+    R: Serialize + JsonSchema + 'static,
+    S: Stream<Item = Frame<T, R>> + 'static,
+    Fut: Future<Output = Result<S, ORPCError>> + 'static,
+{
+    let input_check = SchemaCheck::<P::Input>::new(true);
+    let (checks, unvalidated) = EventChecks::<T, R>::new();
+    let handler = move |raw: RawInput,
+                        params: PathParams,
+                        req: &HttpRequest,
+                        validate: bool|
+          -> StartFuture {
+        let starting =
+            decode_input(raw, params, &input_check).map(|input| call(&procedure, input, req));
+        let checks = if validate { &checks } else { &unvalidated }.clone();
+        Box::pin(async move {
+            let stream = starting?.await?;
+            Ok(frames::erase(stream, checks))
+        })
+    };
+    let schemas = Schemas {
+        input: schema_of::<P::Input>,
+        output: schema_of::<T>,
+        done: Some(schema_of::<R>),
+    };
     Route::new(P::NAME, Handler::Stream(Box::new(handler)), schemas)
 }
 

@@ -32,10 +32,8 @@ pub(crate) async fn answer(
             Err(error) => error_response(&error, envelope),
         },
         Call::Stream(starting) => match starting.open().await {
-            Ok(stream) => {
-                sse_response(stream, req, served.sse.clone(), route.name, envelope)
-                    .map_into_boxed_body()
-            }
+            Ok(stream) => sse_response(stream, req, served.sse.clone(), route.name, envelope)
+                .map_into_boxed_body(),
             Err(error) => error_response(&error, envelope),
         },
     }

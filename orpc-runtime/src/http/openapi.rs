@@ -23,7 +23,13 @@ use crate::{ORPCError, RawInput};
 /// The protocol's routes and documents, on an app or a scope.
 pub(crate) fn mount(served: Arc<Served>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        let taken = |path: &str| served.core.procedures.iter().any(|r| r.openapi_path() == path);
+        let taken = |path: &str| {
+            served
+                .core
+                .procedures
+                .iter()
+                .any(|r| r.openapi_path() == path)
+        };
         if !taken("/openapi.json") {
             let documented = served.clone();
             cfg.route(

@@ -7,7 +7,11 @@ use crate::sse::Envelope;
 use crate::ORPCError;
 
 /// A plain procedure's answer: its JSON, with the `meta` list of what JSON alone cannot carry.
-pub(crate) fn json_response(json: Vec<u8>, meta: Option<Vec<u8>>, envelope: Envelope) -> HttpResponse {
+pub(crate) fn json_response(
+    json: Vec<u8>,
+    meta: Option<Vec<u8>>,
+    envelope: Envelope,
+) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(envelope.wrap_with_meta(json, meta))

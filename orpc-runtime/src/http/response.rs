@@ -91,7 +91,10 @@ impl SseSettings {
     /// The keep-alive interval over `version`: at most [`RESET_PROBE`] over HTTP/2.
     fn interval(&self, version: Version) -> Option<Duration> {
         if version >= Version::HTTP_2 {
-            Some(self.interval.map_or(RESET_PROBE, |every| every.min(RESET_PROBE)))
+            Some(
+                self.interval
+                    .map_or(RESET_PROBE, |every| every.min(RESET_PROBE)),
+            )
         } else {
             self.interval
         }
@@ -107,7 +110,14 @@ pub(crate) fn sse_response(
     envelope: Envelope,
 ) -> HttpResponse<SseBody> {
     let every = settings.interval(req.version());
-    let body = SseBody::new(stream, settings, every, ConnectionWatch::of(req), procedure, envelope);
+    let body = SseBody::new(
+        stream,
+        settings,
+        every,
+        ConnectionWatch::of(req),
+        procedure,
+        envelope,
+    );
     let mut response = HttpResponse::with_body(StatusCode::OK, body);
     let headers = response.headers_mut();
     headers.insert(
@@ -248,7 +258,11 @@ impl SseBody {
             None
         };
         if self.stream.is_open() {
-            if self.connection.as_ref().is_some_and(|c| c.poll_gone(cx).is_ready()) {
+            if self
+                .connection
+                .as_ref()
+                .is_some_and(|c| c.poll_gone(cx).is_ready())
+            {
                 self.stream.client_left();
                 return Poll::Ready(None);
             }

@@ -279,7 +279,12 @@ impl Router {
     /// # }
     /// ```
     pub async fn wait_for_cleanups(&self, timeout: Duration) -> bool {
-        self.served.core.streams.lifecycle.wait_for_cleanups(timeout).await
+        self.served
+            .core
+            .streams
+            .lifecycle
+            .wait_for_cleanups(timeout)
+            .await
     }
 
     /// oRPC 1.x's WebSocket transport, as a route to mount at a path of your choice: every

@@ -43,7 +43,17 @@ async fn serve(served: &Served, req: HttpRequest, payload: web::Payload) -> Http
         Err(error) => Err(error),
     };
     match input {
-        Ok(input) => answer(served, &route, input, PathParams::new(), &req, Envelope::Rpc).await,
+        Ok(input) => {
+            answer(
+                served,
+                &route,
+                input,
+                PathParams::new(),
+                &req,
+                Envelope::Rpc,
+            )
+            .await
+        }
         Err(error) => error_response(&error, Envelope::Rpc),
     }
 }

@@ -99,8 +99,7 @@ impl Core {
             }
             Handler::Stream(handler) => {
                 let reserved = self.streams.reserve()?;
-                let start =
-                    reserved.enter(|| handler(input, params, req, route.validate_events));
+                let start = reserved.enter(|| handler(input, params, req, route.validate_events));
                 Ok(Call::Stream(Starting { reserved, start }))
             }
         }

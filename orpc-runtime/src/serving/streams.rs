@@ -96,7 +96,11 @@ impl OpenStream {
 
     /// Polls the handler for its next frame, written into `sink`; `Ready(None)` once the handler
     /// is over (a stream of frames that ended without its `done` reads as ended).
-    pub(crate) fn poll_frame(&mut self, cx: &mut Context<'_>, sink: Sink<'_>) -> Poll<Option<Written>> {
+    pub(crate) fn poll_frame(
+        &mut self,
+        cx: &mut Context<'_>,
+        sink: Sink<'_>,
+    ) -> Poll<Option<Written>> {
         let Some(source) = self.source.as_mut() else {
             return Poll::Ready(None);
         };

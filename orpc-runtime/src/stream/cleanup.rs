@@ -310,7 +310,10 @@ mod tests {
                 let _ = rx.await;
             });
             owner.enter(|| drop(guard));
-            assert!(!owner.wait(Duration::from_millis(20)).await, "still running");
+            assert!(
+                !owner.wait(Duration::from_millis(20)).await,
+                "still running"
+            );
             tx.send(()).unwrap();
             assert!(owner.wait(Duration::from_secs(5)).await);
         });

@@ -152,10 +152,15 @@ async fn serve(serving: Serving) {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-#[cfg(all(test, any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+#[cfg(all(
+    test,
+    any(target_os = "linux", target_os = "android", target_vendor = "apple")
+))]
 mod tests {
     use std::future::poll_fn;
     use std::task::Poll;
@@ -183,7 +188,9 @@ mod tests {
                 drop(client);
                 tokio::time::timeout(Duration::from_secs(1), poll_fn(|cx| watch.poll_gone(cx)))
                     .await
-                    .unwrap_or_else(|_| panic!("round {round}: the client's close seen within 1 s"));
+                    .unwrap_or_else(|_| {
+                        panic!("round {round}: the client's close seen within 1 s")
+                    });
                 drop(server);
             });
         }
