@@ -40,9 +40,8 @@ use tokio_util::codec::Encoder as _;
 
 /// Writers wait while this many bytes are waiting for the socket. The writers and the body are
 /// two tasks that take turns (the socket's task fills, the dispatcher's takes and writes), so a
-/// larger batch means fewer turns and larger writes per event: on `benches/websocket.rs`, 16 KiB
-/// (one SSE batch) measured 0.61–0.63 × SSE, 64 KiB 0.78–1.01 × (a noisy shared machine). Still
-/// a small bound: actix-ws's channel held 32 messages of any size.
+/// larger batch means fewer turns and larger writes per event; BENCHMARKS.md has the figures
+/// that chose this size. It stays a small bound on each socket's memory.
 pub(super) const HIGH_WATER: usize = 64 * 1024;
 
 /// The socket is closing or gone: nothing more can be sent on it.
