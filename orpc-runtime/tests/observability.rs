@@ -86,7 +86,11 @@ async fn over_the_stream_limit_calls_get_503_and_open_streams_carry_on() {
     assert_eq!(router.stats().rejected(), 1);
     // A place frees up when a stream ends.
     drop(first);
-    assert!(eventually(Duration::from_secs(2), async || router.stats().active() == 1).await);
+    assert!(
+        eventually(Duration::from_secs(2), async || router.stats().active()
+            == 1)
+        .await
+    );
     let admitted = open(&server, "three", json!(1)).await;
     assert_eq!(admitted.status(), 200);
     assert_eq!(Frames::new(admitted).rest().await.len(), 5);
@@ -126,12 +130,23 @@ async fn counters_follow_every_way_a_stream_ends() {
     idle_stream.next_within(Duration::from_secs(5)).await;
     idle_stream.next_within(Duration::from_secs(5)).await;
     drop(idle_stream); // disconnect
-    assert!(eventually(Duration::from_secs(2), async || router.stats().active() == 0).await);
+    assert!(
+        eventually(Duration::from_secs(2), async || router.stats().active()
+            == 0)
+        .await
+    );
     let stats = router.stats();
-    assert_eq!((stats.started(), stats.finished(), stats.active()), (4, 4, 0));
+    assert_eq!(
+        (stats.started(), stats.finished(), stats.active()),
+        (4, 4, 0)
+    );
     assert_eq!(stats.events(), 3 + 3 + 2 + 1);
     assert_eq!(
-        (stats.errors(), stats.validation_failures(), stats.disconnects()),
+        (
+            stats.errors(),
+            stats.validation_failures(),
+            stats.disconnects()
+        ),
         (1, 1, 1)
     );
 }

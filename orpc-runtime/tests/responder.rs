@@ -191,7 +191,10 @@ async fn an_idle_client_that_leaves_is_cleaned_up_within_a_second() {
         left.elapsed()
     );
     let stats = router.stats();
-    assert_eq!((stats.finished(), stats.disconnects(), stats.active()), (1, 1, 0));
+    assert_eq!(
+        (stats.finished(), stats.disconnects(), stats.active()),
+        (1, 1, 0)
+    );
 }
 
 #[tokio::test]
@@ -245,5 +248,8 @@ async fn past_the_stream_limit_the_answer_is_503() {
     // The refused stream was dropped unopened; the open one carries on.
     assert_eq!(cleanups.load(Ordering::SeqCst), 1);
     let stats = router.stats();
-    assert_eq!((stats.started(), stats.rejected(), stats.active()), (1, 1, 1));
+    assert_eq!(
+        (stats.started(), stats.rejected(), stats.active()),
+        (1, 1, 1)
+    );
 }
