@@ -54,6 +54,7 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod docs;
 mod errors;
@@ -173,3 +174,8 @@ pub use orpc_macros::yield_;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 mod readme {}
+
+/// The crate's own README (its page on crates.io), compiled as a doctest too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod crate_readme {}

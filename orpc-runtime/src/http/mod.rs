@@ -60,9 +60,11 @@ pub use response::{EncodedFrames, SseBody};
 pub use router::Router;
 pub use serve::{serve, serve_with};
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use serve::{serve_tls, serve_tls_with};
 pub use server_ext::ServeRouter;
 pub use shutdown::run_until_signal;
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use tls::tls_config;
 pub use websocket::{WebSocketConfig, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_PING_INTERVAL};

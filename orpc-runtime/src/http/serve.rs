@@ -59,6 +59,7 @@ where
 /// }
 /// ```
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub async fn serve_tls(
     router: Router,
     addr: impl ToSocketAddrs,
@@ -69,6 +70,7 @@ pub async fn serve_tls(
 
 /// Like [`serve_tls`], with `configure` adding app data or routes of your own to the `App`.
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub async fn serve_tls_with<F>(
     router: Router,
     addr: impl ToSocketAddrs,
