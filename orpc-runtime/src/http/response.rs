@@ -154,9 +154,12 @@ pin_project_lite::pin_project! {
         // The keep-alive comment is due when this fires.
         #[pin]
         quiet: Option<Sleep>,
-        // Ready once the router shuts down.
+        // Ready once the router shuts down. Polled until it has registered the body's waker;
+        // after that the body reads the router's flag, which costs no lock: actix-web polls a
+        // body from one task for its whole life, so the registered waker stays the right one.
         #[pin]
         shutdown: Option<WaitForCancellationFutureOwned>,
+        listening: bool,
     }
 }
 
@@ -192,6 +195,7 @@ impl SseBody {
             Box::pin(Timers {
                 quiet: every.map(tokio::time::sleep),
                 shutdown,
+                listening: false,
             })
         });
         SseBody {
@@ -209,31 +213,41 @@ impl SseBody {
     /// Encodes what the handler has ready, up to a batch; the stream ends after its last frame.
     fn encode_ready(&mut self, cx: &mut Context<'_>) {
         let started = std::time::Instant::now();
-        let mut events = 0;
-        let mut last = None;
-        while self.encoder.len() < BATCH {
-            match self.stream.poll_frame(cx, Sink::Sse(&mut self.encoder)) {
-                Poll::Ready(Some(Written::Message)) => events += 1,
-                Poll::Ready(Some(written)) => {
-                    last = Some(written);
-                    break;
+        let encoder = &mut self.encoder;
+        let polled = self.stream.poll_with(|mut source| {
+            let mut events = 0;
+            while encoder.len() < BATCH {
+                match source.as_mut().poll_encode(cx, Sink::Sse(encoder)) {
+                    Poll::Ready(Some(Written::Message)) => events += 1,
+                    Poll::Ready(Some(written)) => return (events, Some(written)),
+                    Poll::Ready(None) => return (events, Some(Written::Done)),
+                    Poll::Pending => break,
                 }
-                Poll::Ready(None) => {
-                    last = Some(Written::Done);
-                    break;
-                }
-                Poll::Pending => break,
             }
+            (events, None)
+        });
+        if let Some((events, last)) = polled {
+            self.stream.account(started, events, last);
         }
-        self.stream.account(started, events, last);
     }
 
     /// Whether the router has shut down; registers the waker to hear it otherwise.
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(lifecycle) = self.stream.lifecycle() else {
+            return false;
+        };
+        if lifecycle.is_shut_down() {
+            return true;
+        }
         let Some(timers) = self.timers.as_mut() else {
             return false;
         };
-        let shutdown = timers.as_mut().project().shutdown.as_pin_mut();
+        let timers = timers.as_mut().project();
+        if *timers.listening {
+            return false;
+        }
+        *timers.listening = true;
+        let shutdown = timers.shutdown.as_pin_mut();
         shutdown.is_some_and(|shutdown| shutdown.poll(cx).is_ready())
     }
 

@@ -6,7 +6,7 @@
 //!    handler starts; past the limit the call is refused with 503 `SERVICE_UNAVAILABLE` and
 //!    counted as rejected.
 //! 2. [`OpenStream`] runs the started handler: the transport polls it for frames
-//!    ([`OpenStream::poll_frame`]) into its own sink, and reports each poll's outcome
+//!    ([`OpenStream::poll_with`]) into its own sink, and reports each poll's outcome
 //!    ([`OpenStream::account`]), which warns about a poll that blocked its worker thread and
 //!    counts events and failures.
 //! 3. It ends once, whichever comes first: its last frame, the client leaving
@@ -19,12 +19,11 @@
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::lifecycle::Lifecycle;
 use super::stats::{Counters, StartedStream, StreamTicket};
-use crate::sse::frames::{FrameSource, Sink, Written};
+use crate::sse::frames::{FrameSource, Written};
 use crate::ORPCError;
 
 /// A poll of a handler that takes longer than this blocked its worker thread.
@@ -94,22 +93,18 @@ impl OpenStream {
         self.place.as_ref().map(|(_, lifecycle)| lifecycle)
     }
 
-    /// Polls the handler for its next frame, written into `sink`; `Ready(None)` once the handler
-    /// is over (a stream of frames that ended without its `done` reads as ended).
-    pub(crate) fn poll_frame(
+    /// Runs `poll` on the handler, inside its router's cleanups: one poll of the transport, in
+    /// which `poll` asks the handler for as many frames ([`FrameSource::poll_encode`]) as the
+    /// transport takes at once. `None` once the handler is over.
+    pub(crate) fn poll_with<T>(
         &mut self,
-        cx: &mut Context<'_>,
-        sink: Sink<'_>,
-    ) -> Poll<Option<Written>> {
-        let Some(source) = self.source.as_mut() else {
-            return Poll::Ready(None);
-        };
-        match &self.place {
-            Some((_, lifecycle)) => lifecycle
-                .cleanups()
-                .enter(|| source.as_mut().poll_encode(cx, sink)),
-            None => source.as_mut().poll_encode(cx, sink),
-        }
+        poll: impl FnOnce(Pin<&mut dyn FrameSource>) -> T,
+    ) -> Option<T> {
+        let source = self.source.as_mut()?.as_mut();
+        Some(match &self.place {
+            Some((_, lifecycle)) => lifecycle.cleanups().enter(|| poll(source)),
+            None => poll(source),
+        })
     }
 
     /// After one poll's batch of frames: warns when it blocked its worker thread (started at

@@ -110,39 +110,38 @@ fn poll_frames(
     outbox: &Outbox,
 ) -> Poll<()> {
     let started = std::time::Instant::now();
-    let mut events = 0;
-    let mut last = None;
-    let polled = loop {
-        if !stream.is_open() {
-            break Poll::Ready(());
-        }
-        match outbox.poll_room(cx) {
-            Poll::Ready(Ok(())) => {}
-            // Closed: the stream is dropped unfinished, which counts a disconnect.
-            Poll::Ready(Err(_)) => break Poll::Ready(()),
-            Poll::Pending => break Poll::Pending,
-        }
-        let written = match stream.poll_frame(cx, Sink::Peer(out, id)) {
-            Poll::Pending => break Poll::Pending,
-            Poll::Ready(Some(written)) => written,
-            Poll::Ready(None) => {
-                // A stream of frames that ended without its `done`: the client would wait
-                // forever.
-                out.error(id, &ORPCError::internal())
-                    .expect("the error object always serializes");
-                Written::Error
+    let polled = stream.poll_with(|mut source| {
+        let mut events = 0;
+        loop {
+            match outbox.poll_room(cx) {
+                Poll::Ready(Ok(())) => {}
+                // Closed: the stream is dropped unfinished, which counts a disconnect.
+                Poll::Ready(Err(_)) => return (Poll::Ready(()), events, None),
+                Poll::Pending => return (Poll::Pending, events, None),
             }
-        };
-        if written == Written::Message {
+            let written = match source.as_mut().poll_encode(cx, Sink::Peer(out, id)) {
+                Poll::Pending => return (Poll::Pending, events, None),
+                Poll::Ready(Some(written)) => written,
+                Poll::Ready(None) => {
+                    // A stream of frames that ended without its `done`: the client would wait
+                    // forever.
+                    out.error(id, &ORPCError::internal())
+                        .expect("the error object always serializes");
+                    Written::Error
+                }
+            };
+            if written != Written::Message {
+                return (Poll::Ready(()), events, Some(written));
+            }
             events += 1;
             if outbox.text(out.as_bytes()).is_err() {
-                break Poll::Ready(());
+                return (Poll::Ready(()), events, None);
             }
             out.clear();
-            continue;
         }
-        last = Some(written);
-        break Poll::Ready(());
+    });
+    let Some((polled, events, last)) = polled else {
+        return Poll::Ready(());
     };
     stream.account(started, events, last);
     if last.is_some() {
