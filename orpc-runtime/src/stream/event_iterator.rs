@@ -32,8 +32,9 @@ use crate::{Event, EventMeta, Frame, ORPCError};
 pin_project! {
     /// The `Stream` of [`Frame`]s a streaming procedure returns.
     ///
-    /// It is `Send` whenever the handler's body is. `S` names the procedure's slot (see
-    /// [`SlotKey`]); it is a type of the macro's own, which callers never need to name.
+    /// It is `Send` whenever the handler's body is. `S` names the procedure's slot, through
+    /// which its `yield_!`s hand over their events: a type of the macro's own, which callers
+    /// never need to name.
     pub struct EventIterator<T, R, F, S> {
         #[pin]
         body: Option<F>,
