@@ -155,8 +155,9 @@ pin_project_lite::pin_project! {
         #[pin]
         quiet: Option<Sleep>,
         // Ready once the router shuts down. Polled until it has registered the body's waker;
-        // after that the body reads the router's flag, which costs no lock: actix-web polls a
-        // body from one task for its whole life, so the registered waker stays the right one.
+        // after that the body reads the router's flag, an atomic load, as the waiter takes a
+        // lock the router's streams share: actix-web polls a body from one task for its whole
+        // life, so the registered waker stays the right one.
         #[pin]
         shutdown: Option<WaitForCancellationFutureOwned>,
         listening: bool,

@@ -6,41 +6,52 @@
 //! A stream notices the signal through its own waiter on the token, on whatever transport it is,
 //! and ends without a `done` frame, so that its client reconnects elsewhere.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::stream::cleanup::Cleanups;
 
-/// A router's shutdown signal and its handlers' asynchronous cleanups.
+/// A router's shutdown signal and its handlers' asynchronous cleanups. Cheap to clone: every
+/// stream holds one.
 #[derive(Clone, Default)]
-pub(crate) struct Lifecycle {
-    shutdown: CancellationToken,
+pub(crate) struct Lifecycle(Arc<State>);
+
+#[derive(Default)]
+struct State {
+    /// Set before the token is cancelled, so that a stream woken by the token reads it set. A
+    /// stream reads this on every poll: an atomic load, where the token's own
+    /// `is_cancelled` takes a lock that every stream of the router shares.
+    shut_down: AtomicBool,
+    token: CancellationToken,
     cleanups: Cleanups,
 }
 
 impl Lifecycle {
     /// Ends every open stream, and every one opened later.
     pub(crate) fn shut_down(&self) {
-        self.shutdown.cancel();
+        self.0.shut_down.store(true, Ordering::SeqCst);
+        self.0.token.cancel();
     }
 
     pub(crate) fn is_shut_down(&self) -> bool {
-        self.shutdown.is_cancelled()
+        self.0.shut_down.load(Ordering::SeqCst)
     }
 
     /// Ready once the router is shut down.
     pub(crate) fn waiter(&self) -> WaitForCancellationFutureOwned {
-        self.shutdown.clone().cancelled_owned()
+        self.0.token.clone().cancelled_owned()
     }
 
     pub(crate) fn cleanups(&self) -> &Cleanups {
-        &self.cleanups
+        &self.0.cleanups
     }
 
     /// Waits for the asynchronous cleanups started so far, up to `timeout`; whether they all
     /// finished.
     pub(crate) async fn wait_for_cleanups(&self, timeout: Duration) -> bool {
-        self.cleanups.wait(timeout).await
+        self.0.cleanups.wait(timeout).await
     }
 }
