@@ -1,7 +1,7 @@
 //! Interop tests: the official oRPC 1.15 JavaScript clients against the conformance server.
 //!
 //! `tests/interop/` is a small Node project (Node 20+, `node --test`) whose tests start
-//! `examples/conformance.rs` on a free 127.0.0.1 port and drive it with `RPCLink` and
+//! `examples/conformance.rs` on a free 127.0.0.1 port and drive it with `RPCLink`, `BatchLinkPlugin` and
 //! `ClientRetryPlugin` from `@orpc/client`, `RPCLink` from `@orpc/client/websocket` over the
 //! server's `/ws` (on the `ws` package's socket, as Node 20 has none), `OpenAPILink` from
 //! `@orpc/openapi-client` (with a contract built by `oc` from `@orpc/contract`), and the

@@ -32,11 +32,13 @@
 //!
 //! Where things are: `router.rs` builds and mounts; the transports are `rpc.rs`, `openapi.rs`,
 //! `websocket/` and the [`EventStream`] responder (`event_stream.rs`), each adapting bytes to
-//! the serving core (`crate::serving`) and answering through `answer.rs`, `reply.rs` and the SSE
+//! the serving core (`crate::serving`; `batch.rs` answers the RPC protocol's batches) and
+//! answering through `answer.rs`, `reply.rs` and the SSE
 //! body (`response.rs`); `disconnect/` watches connections; `serve.rs`, `server_ext.rs` and
 //! `shutdown.rs` run servers.
 
 mod answer;
+mod batch;
 mod disconnect;
 mod event_stream;
 mod input;

@@ -2,6 +2,7 @@
 //! started, in the envelope of the protocol that asked.
 
 use actix_web::{HttpResponse, ResponseError};
+use bytes::Bytes;
 
 use crate::sse::Envelope;
 use crate::ORPCError;
@@ -22,12 +23,15 @@ pub(crate) fn error_response(error: &ORPCError, envelope: Envelope) -> HttpRespo
     match envelope {
         // `ORPCError` is an actix-web error whose response is exactly this.
         Envelope::Plain => error.error_response(),
-        Envelope::Rpc => {
-            // Serialized straight from the struct, to keep oRPC's field order.
-            let json = serde_json::to_vec(error).expect("the error object always serializes");
-            HttpResponse::build(error.status_code())
-                .content_type("application/json")
-                .body(envelope.wrap(json))
-        }
+        Envelope::Rpc => HttpResponse::build(error.status_code())
+            .content_type("application/json")
+            .body(error_body(error, envelope)),
     }
+}
+
+/// The error object in `envelope`, as the body of an error answer.
+pub(crate) fn error_body(error: &ORPCError, envelope: Envelope) -> Bytes {
+    // Serialized straight from the struct, to keep oRPC's field order.
+    let json = serde_json::to_vec(error).expect("the error object always serializes");
+    envelope.wrap(json)
 }

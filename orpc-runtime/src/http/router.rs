@@ -148,6 +148,20 @@ impl Router {
         self
     }
 
+    /// Sets how many calls a batch may hold (oRPC's `BatchLinkPlugin` posts batches to the RPC
+    /// protocol); a larger batch gets 413 `PAYLOAD_TOO_LARGE`. The body limit applies to the
+    /// whole batch. Default: 10, the client's own default batch size.
+    ///
+    /// ```
+    /// # #[orpc_runtime::procedure] async fn echo(input: String) -> String { input }
+    /// let router = orpc_runtime::http::Router::new().procedure(echo).batch_limit(25);
+    /// # let _ = router;
+    /// ```
+    pub fn batch_limit(mut self, calls: usize) -> Self {
+        self.served_mut().batch_limit = calls;
+        self
+    }
+
     /// Caps how many streams may be open at once; further calls get 503 `SERVICE_UNAVAILABLE`
     /// while open streams carry on. Unlimited by default.
     pub fn max_streams(mut self, limit: u64) -> Self {

@@ -1,7 +1,8 @@
 //! oRPC's RPC protocol over HTTP, as `RPCLink` speaks it: `POST {scope}/{name}` with
 //! `{"json": input, "meta": [..]}`; the answer is `{"json": output}`, `{"json": error}` with the
 //! error's status, or an SSE stream whose data lines carry `{"json": value}`. Any other method
-//! answers 405 `METHOD_NOT_SUPPORTED`, an unknown name 404 `NOT_FOUND`.
+//! answers 405 `METHOD_NOT_SUPPORTED`, an unknown name 404 `NOT_FOUND`. A request carrying
+//! `x-orpc-batch` is a batch of calls, whatever its path (`batch.rs`).
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::answer::answer;
+use super::batch;
 use super::input::read_body;
 use super::reply::error_response;
 use super::served::Served;
@@ -31,6 +33,10 @@ pub(crate) fn mount(served: Arc<Served>) -> impl FnOnce(&mut web::ServiceConfig)
 
 async fn serve(served: &Served, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     let name = req.match_info().get("name").unwrap_or("");
+    if req.headers().contains_key(batch::BATCH_HEADER) {
+        let name = name.to_owned();
+        return batch::serve(served, req, &name, payload).await;
+    }
     let route = match served.core.find(name) {
         Ok(route) => route.clone(),
         Err(error) => return error_response(&error, Envelope::Rpc),

@@ -15,6 +15,10 @@ use crate::sse::KeepAlive;
 /// The default request body limit: 1 MiB.
 const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// How many calls an RPC batch holds at most, by default: `BatchLinkPlugin`'s own default, above
+/// which the client splits its batches.
+const DEFAULT_BATCH_LIMIT: usize = 10;
+
 /// How long a client may take to send its request head, by default.
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -25,6 +29,8 @@ pub(crate) struct Served {
     /// Keep-alive and initial comments of SSE responses.
     pub(crate) sse: Arc<SseSettings>,
     pub(crate) body_limit: usize,
+    /// How many calls an RPC batch may hold.
+    pub(crate) batch_limit: usize,
     pub(crate) request_timeout: Duration,
     pub(crate) websocket: WebSocketConfig,
     pub(crate) info: ApiInfo,
@@ -40,6 +46,7 @@ impl Default for Served {
             core: Core::default(),
             sse: Arc::new(SseSettings::new(&KeepAlive::default())),
             body_limit: DEFAULT_BODY_LIMIT,
+            batch_limit: DEFAULT_BATCH_LIMIT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             websocket: WebSocketConfig::default(),
             info: ApiInfo::default(),
