@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::{web, HttpRequest};
 use orpc_runtime::http::Router;
-use orpc_runtime::{procedure, yield_};
+use orpc_runtime::{procedure, yield_, LastEventId};
 use orpc_test_support::conformance::Conformance;
 use orpc_test_support::{client, Frames, Options, TestServer};
 use serde_json::{json, Value};
@@ -252,6 +252,12 @@ async fn who(req: HttpRequest) -> Option<String> {
     auth.to_str().ok().map(str::to_owned)
 }
 
+/// The `Last-Event-ID` its extractor saw.
+#[procedure]
+async fn last(id: Option<LastEventId>) -> Option<String> {
+    id.map(|id| id.as_str().to_owned())
+}
+
 /// A stream beside the batch.
 #[procedure(output = event_iterator(u32))]
 async fn two() {
@@ -265,6 +271,7 @@ fn custom(calls: usize) -> (TestServer, Router) {
         .procedure(sleep_for)
         .procedure(who)
         .procedure(two)
+        .procedure(last)
         .batch_limit(calls);
     let barrier = web::Data::from(Arc::new(tokio::sync::Barrier::new(calls)));
     let mounted = router.clone();
@@ -361,4 +368,35 @@ async fn extractors_read_the_batch_request_and_a_stream_runs_beside_a_batch() {
     );
     assert_eq!(frames.last().unwrap(), "event: done\ndata: {}");
     assert_eq!(router.stats().started(), 1);
+}
+
+#[tokio::test]
+async fn a_calls_own_headers_reach_its_extractors_over_the_batchs() {
+    let (server, _router) = custom(10);
+    let url = server.url("/v1/rpc/last");
+    let items = json!([
+        { "url": url, "headers": { "last-event-id": "7" } },
+        { "url": url },
+        { "url": url, "headers": { "Last-Event-ID": ["8"] } },
+    ]);
+    let answers: Vec<Value> = client()
+        .post(server.url("/v1/rpc/last/__batch__"))
+        .header("x-orpc-batch", "buffered")
+        .header("last-event-id", "1")
+        .json(&items)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bodies: Vec<Value> = by_index(answers, 3).into_iter().map(|a| a.1).collect();
+    assert_eq!(
+        bodies,
+        [
+            json!({ "json": "7" }),
+            json!({ "json": "1" }),
+            json!({ "json": "8" })
+        ]
+    );
 }

@@ -69,6 +69,26 @@ impl Headers {
     }
 }
 
+/// Headers from `(name, value)` pairs, names lowercased; for a call that carries its own headers
+/// in another transport (a call of an RPC batch).
+///
+/// ```
+/// use orpc_protocol::peer::Headers;
+///
+/// let headers: Headers = [("Last-Event-ID".to_owned(), "7".to_owned())].into_iter().collect();
+/// assert_eq!(headers.get("last-event-id"), Some("7"));
+/// ```
+impl FromIterator<(String, String)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        Headers(
+            pairs
+                .into_iter()
+                .map(|(name, value)| (name.to_ascii_lowercase(), value))
+                .collect(),
+        )
+    }
+}
+
 /// A request: one call of a procedure.
 #[derive(Debug)]
 pub struct Request {

@@ -14,16 +14,20 @@
 //! Event iterators cannot be batched (oRPC refuses them too): such a call is answered with a
 //! 500 error telling the client to call it alone, and its handler does not run.
 //!
-//! Extractors of a batched call read the batch request, whose headers `BatchLinkPlugin` makes
-//! the ones all its calls share. A call's own `headers` are accepted and not applied: actix-web
-//! gives no way to build a second request for the extractors to read.
+//! Extractors of a batched call read the batch request (whose headers `BatchLinkPlugin` makes
+//! the ones all its calls share); a call that carries headers of its own has them merged over
+//! the batch request's and put beside it as [`peer::Headers`] in the request's extensions, as the
+//! WebSocket transport does, which `Option<LastEventId>` reads. actix-web gives no way to build
+//! a second request, so extractors that read `HttpRequest::headers` see the batch's.
 
 use actix_web::http::{Method, StatusCode, Uri};
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use orpc_protocol::peer;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use serde_json::Value;
 
 use super::input::read_body;
 use super::reply::{error_body, error_response};
@@ -42,6 +46,9 @@ struct Item {
     url: String,
     /// Absent when it is the batch request's own method.
     method: Option<String>,
+    /// The call's own headers, beside those of the batch request: a value or a list of values.
+    #[serde(default)]
+    headers: serde_json::Map<String, Value>,
     /// The call's body: `{"json": input, "meta": [..]}`, or absent for no input.
     body: Option<Box<RawValue>>,
 }
@@ -187,7 +194,15 @@ async fn answer(
     }
     let body = item.body.as_ref().map_or("", |body| body.get());
     let input = decode_body(body.as_bytes(), Envelope::Rpc)?;
-    match served.core.call(&route, input, PathParams::new(), req)? {
+    // The handler's extractors run now, synchronously, and see the call's own headers over
+    // the batch request's (`peer::Headers` in the request's extensions, as over a WebSocket).
+    let headers = (!item.headers.is_empty()).then(|| merged_headers(req, &item.headers));
+    if let Some(headers) = headers {
+        req.extensions_mut().insert(headers);
+    }
+    let started = served.core.call(&route, input, PathParams::new(), req);
+    req.extensions_mut().remove::<peer::Headers>();
+    match started? {
         Call::Plain(running) => {
             let (json, meta) = running.await?;
             Ok(Envelope::Rpc.wrap_with_meta(json, meta))
@@ -195,6 +210,36 @@ async fn answer(
         // Checked above; a stream's place is given back as it drops.
         Call::Stream(_) => Err(ORPCError::new("INTERNAL_SERVER_ERROR")),
     }
+}
+
+/// The batch request's headers with the call's own over them: oRPC's values are a string or a
+/// list of strings, a list joined with `", "`.
+fn merged_headers(req: &HttpRequest, own: &serde_json::Map<String, Value>) -> peer::Headers {
+    let own_value = |value: &Value| match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        _ => None,
+    };
+    let batch = req
+        .headers()
+        .iter()
+        .filter(|(name, _)| {
+            !own.keys()
+                .any(|own| own.eq_ignore_ascii_case(name.as_str()))
+        })
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        });
+    let own = own
+        .iter()
+        .filter_map(|(name, value)| Some((name.clone(), own_value(value)?)));
+    batch.chain(own).collect()
 }
 
 /// The part of `path` before the scope-relative `name`: `/rpc/` for `/rpc/echo/__batch__`.
