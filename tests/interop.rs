@@ -1,13 +1,13 @@
 //! Interop tests: the official oRPC 1.15 JavaScript clients against the conformance server.
 //!
 //! `tests/interop/` is a small Node project (Node 20+, `node --test`) whose tests start
-//! `examples/conformance.rs` on a free 127.0.0.1 port and drive it with `RPCLink`, `BatchLinkPlugin` and
-//! `ClientRetryPlugin` from `@orpc/client`, `RPCLink` from `@orpc/client/websocket` over the
-//! server's `/ws` (on the `ws` package's socket, as Node 20 has none), `OpenAPILink` from
-//! `@orpc/openapi-client` (with a contract built by `oc` from `@orpc/contract`), and the
-//! `eventsource` package as a WHATWG
-//! `EventSource`; and it type-checks a client typed by the server's generated TypeScript
-//! contract (`--emit-typescript`) with `tsc`. The versions are pinned exactly in
+//! `examples/conformance.rs` on a free 127.0.0.1 port and drive it (uploads and downloads too)
+//! with `RPCLink`, `BatchLinkPlugin` and `ClientRetryPlugin` from `@orpc/client`, `RPCLink` from
+//! `@orpc/client/websocket` over the server's `/ws` (on the `ws` package's socket, as Node 20
+//! has none), `OpenAPILink` from `@orpc/openapi-client` (with a contract built by `oc` from
+//! `@orpc/contract`), and the `eventsource` package as a WHATWG `EventSource`; and it
+//! type-checks a client typed by the server's generated TypeScript contract
+//! (`--emit-typescript`) with `tsc`. The versions are pinned exactly in
 //! `tests/interop/package.json` and the root lock file.
 //!
 //! This test:

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::schema::{Issue, SchemaCheck};
 use crate::sse::Envelope;
-use crate::ORPCError;
+use crate::{File, ORPCError};
 
 /// The input of one call, as the transport received it.
 pub enum RawInput {
@@ -25,6 +25,30 @@ pub enum RawInput {
     Json(serde_json::Value),
     /// A URL query string, for `GET` routes.
     Query(String),
+    /// A multipart form with files, as the transports read it.
+    Form(Form),
+}
+
+/// A multipart form read by a transport: the input without its files, and each file with where
+/// it goes in the input. Built by the transports; see [`File`].
+pub struct Form {
+    pub(crate) fields: FormFields,
+    pub(crate) files: Vec<(Vec<Segment>, File)>,
+}
+
+/// What a form carries besides its files.
+pub(crate) enum FormFields {
+    /// oRPC's RPC form: the input's JSON, its `meta` applied.
+    Json(Value),
+    /// A plain form's text fields, as a query string, read as the input's schema says.
+    Query(String),
+}
+
+/// A step of the path to a file within the input.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Segment {
+    Key(String),
+    Index(usize),
 }
 
 /// The parameters of an OpenAPI route's path, by name, as the request matched them.
@@ -38,15 +62,34 @@ pub(crate) fn decode_input<I: DeserializeOwned + JsonSchema>(
     params: PathParams,
     check: &SchemaCheck<I>,
 ) -> Result<I, ORPCError> {
-    let mut value = match raw {
-        RawInput::Json(value) => value,
-        RawInput::Query(query) => {
-            crate::schema::query_to_json(&query, &check.schema).map_err(|message| {
-                invalid_input(vec![Issue {
-                    path: Vec::new(),
-                    message,
-                }])
-            })?
+    let query_to_json = |query: &str| {
+        crate::schema::query_to_json(query, &check.schema).map_err(|message| {
+            invalid_input(vec![Issue {
+                path: Vec::new(),
+                message,
+            }])
+        })
+    };
+    let (mut value, files, paths) = match raw {
+        RawInput::Json(value) => (value, Vec::new(), Vec::new()),
+        RawInput::Query(query) => (query_to_json(&query)?, Vec::new(), Vec::new()),
+        RawInput::Form(form) => {
+            let mut value = match form.fields {
+                FormFields::Json(value) => value,
+                FormFields::Query(query) => query_to_json(&query)?,
+            };
+            let mut files = Vec::with_capacity(form.files.len());
+            let mut paths = Vec::with_capacity(form.files.len());
+            for (path, file) in form.files {
+                place(&mut value, &path, crate::file::placeholder(files.len())).map_err(
+                    |message| {
+                        ORPCError::bad_request(format!("A file does not fit the input: {message}"))
+                    },
+                )?;
+                files.push(file);
+                paths.push(path);
+            }
+            (value, files, paths)
         }
     };
     if !params.is_empty() {
@@ -64,13 +107,67 @@ pub(crate) fn decode_input<I: DeserializeOwned + JsonSchema>(
         }
     }
     check.check_value(&value).map_err(invalid_input)?;
-    serde_path_to_error::deserialize(value).map_err(|error| {
+    let (input, untaken) =
+        crate::file::with_incoming(files, || serde_path_to_error::deserialize(value));
+    let input = input.map_err(|error| {
         let path = crate::schema::path_of(error.path());
         invalid_input(vec![Issue {
             path,
             message: error.into_inner().to_string(),
         }])
-    })
+    })?;
+    if !untaken.is_empty() {
+        return Err(invalid_input(
+            untaken
+                .into_iter()
+                .map(|index| Issue {
+                    path: paths[index].iter().map(Segment::to_path).collect(),
+                    message: "a file was sent where the input has no file".to_owned(),
+                })
+                .collect(),
+        ));
+    }
+    Ok(input)
+}
+
+impl Segment {
+    fn to_path(&self) -> crate::schema::PathSegment {
+        match self {
+            Segment::Key(key) => crate::schema::PathSegment::Key(key.clone()),
+            Segment::Index(index) => crate::schema::PathSegment::Index(*index),
+        }
+    }
+}
+
+/// Puts `leaf` at `path` in `value`, making the objects on the way; an array grows by one
+/// element at most, so that no path makes a large one.
+fn place(value: &mut Value, path: &[Segment], leaf: Value) -> Result<(), String> {
+    let mut at = value;
+    for segment in path {
+        if at.is_null() {
+            *at = match segment {
+                Segment::Index(_) => Value::Array(Vec::new()),
+                Segment::Key(_) => Value::Object(serde_json::Map::new()),
+            };
+        }
+        at = match (at, segment) {
+            (Value::Object(fields), Segment::Key(key)) => {
+                fields.entry(key.clone()).or_insert(Value::Null)
+            }
+            (Value::Object(fields), Segment::Index(index)) => {
+                fields.entry(index.to_string()).or_insert(Value::Null)
+            }
+            (Value::Array(items), Segment::Index(index)) if *index <= items.len() => {
+                if *index == items.len() {
+                    items.push(Value::Null);
+                }
+                &mut items[*index]
+            }
+            (_, segment) => return Err(format!("nothing to put it in at {segment:?}")),
+        };
+    }
+    *at = leaf;
+    Ok(())
 }
 
 fn invalid_input(issues: Vec<Issue>) -> ORPCError {

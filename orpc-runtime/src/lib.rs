@@ -58,6 +58,7 @@
 
 mod docs;
 mod errors;
+mod file;
 pub mod http;
 mod input;
 mod path;
@@ -68,7 +69,8 @@ pub mod sse;
 mod stream;
 
 pub use errors::{DeclaredError, DefinedError};
-pub use input::RawInput;
+pub use file::File;
+pub use input::{Form, RawInput};
 pub use orpc_protocol::{
     BigInt, Date, Event, EventId, EventMeta, Frame, InvalidMeta, IsoTimestamp, LastEventId,
     ORPCError,

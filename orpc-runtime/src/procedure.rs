@@ -31,10 +31,17 @@ pub trait Procedure: Sized + Send + Sync + 'static {
     fn into_route(self) -> Route;
 }
 
-/// A plain procedure's call: its output serialized as JSON, with the `meta` list of what JSON
-/// alone cannot carry (a `BigInt`, a `Date`), not yet in its envelope.
-pub(crate) type PlainFuture =
-    Pin<Box<dyn Future<Output = Result<(Vec<u8>, Option<Vec<u8>>), ORPCError>>>>;
+/// A plain procedure's call: its output serialized as JSON, not yet in its envelope.
+pub(crate) type PlainFuture = Pin<Box<dyn Future<Output = Result<PlainOutput, ORPCError>>>>;
+
+/// A plain procedure's output, serialized.
+pub(crate) struct PlainOutput {
+    pub(crate) json: Vec<u8>,
+    /// The `meta` list of what JSON alone cannot carry (a `BigInt`, a `Date`).
+    pub(crate) meta: Option<Vec<u8>>,
+    /// The files it holds, each standing as a placeholder in `json` (see `crate::file`).
+    pub(crate) files: Vec<crate::File>,
+}
 type PlainHandler = dyn Fn(RawInput, PathParams, &HttpRequest) -> PlainFuture + Send + Sync;
 /// A stream once its parameters are extracted, or the error that kept it from starting.
 pub(crate) type StartFuture =
@@ -101,7 +108,9 @@ where
             decode_input(raw, params, &input_check).map(|input| call(&procedure, input, req));
         Box::pin(async move {
             let output = running?.await?;
-            let (json, meta) = orpc_protocol::to_json_with_meta(&output).map_err(|error| {
+            let (serialized, files) =
+                crate::file::with_outgoing(|| orpc_protocol::to_json_with_meta(&output));
+            let (json, meta) = serialized.map_err(|error| {
                 tracing::error!(%error, procedure = P::NAME, "output does not serialize");
                 ORPCError::internal()
             })?;
@@ -112,7 +121,7 @@ where
                 tracing::error!(error = %found, procedure = P::NAME, "output holds an unsafe integer");
                 return Err(frames::unsafe_integer(&found));
             }
-            Ok((json, meta))
+            Ok(PlainOutput { json, meta, files })
         })
     };
     let schemas = Schemas {

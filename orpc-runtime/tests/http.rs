@@ -582,8 +582,25 @@ async fn the_openapi_document_describes_every_route() {
         doc["paths"]["/stats"]["post"].get("requestBody").is_none(),
         "stats takes no input"
     );
+    // Files: an upload is a form whose file field is binary; a download is the file itself.
+    let upload = &doc["paths"]["/upload"]["post"]["requestBody"]["content"];
+    assert_eq!(
+        upload["multipart/form-data"]["schema"],
+        json!({ "$ref": "#/components/schemas/UploadInput" })
+    );
+    assert!(upload.get("application/json").is_none(), "{upload}");
+    assert_eq!(
+        doc["components"]["schemas"]["UploadInput"]["properties"]["file"],
+        json!({ "type": "string", "format": "binary" })
+    );
+    let download = &doc["paths"]["/download"]["get"];
+    assert_eq!(download["parameters"][0]["name"], "size");
+    assert_eq!(
+        download["responses"]["200"]["content"]["application/octet-stream"]["schema"],
+        json!({ "type": "string", "format": "binary" })
+    );
     let operations = doc["paths"].as_object().unwrap().len();
-    assert_eq!(operations, 11, "one per conformance procedure");
+    assert_eq!(operations, 13, "one per conformance procedure");
 }
 
 #[derive(serde::Serialize, schemars::JsonSchema)]

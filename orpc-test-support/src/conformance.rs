@@ -16,7 +16,7 @@ use std::time::Duration;
 use actix_web::web;
 use orpc_runtime::http::{self, Router};
 use orpc_runtime::{
-    finally, procedure, yield_, BigInt, Date, DefinedError, LastEventId, ORPCError,
+    finally, procedure, yield_, BigInt, Date, DefinedError, File, LastEventId, ORPCError,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -233,6 +233,58 @@ async fn types(input: Types) -> Result<Types, ORPCError> {
     Ok(out)
 }
 
+#[derive(Deserialize, JsonSchema)]
+struct UploadInput {
+    name: String,
+    file: File,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Uploaded {
+    name: String,
+    file_name: String,
+    size: u64,
+    #[serde(rename = "type")]
+    content_type: String,
+    sha256: String,
+}
+
+/// Describes an uploaded file: its name, size, media type and SHA-256, read a piece at a time.
+#[procedure(tags = ["files"])]
+async fn upload(input: UploadInput) -> Result<Uploaded, ORPCError> {
+    use futures_util::TryStreamExt;
+    use sha2::Digest;
+
+    let mut hash = sha2::Sha256::new();
+    let mut pieces = input.file.chunks();
+    while let Some(piece) = pieces.try_next().await.map_err(|error| {
+        ORPCError::internal().with_message(format!("reading the upload: {error}"))
+    })? {
+        hash.update(&piece);
+    }
+    let sha256 = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok(Uploaded {
+        name: input.name,
+        file_name: input.file.name().to_owned(),
+        size: input.file.len(),
+        content_type: input.file.content_type().to_owned(),
+        sha256,
+    })
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct DownloadInput {
+    #[schemars(range(max = 10_000_000))]
+    size: u32,
+}
+
+/// A file of `size` bytes, byte `i` being `i % 251`.
+#[procedure(method = GET, path = "/download", tags = ["files"])]
+async fn download(input: DownloadInput) -> File {
+    let bytes: Vec<u8> = (0..input.size).map(|i| (i % 251) as u8).collect();
+    File::new("download.bin", "application/octet-stream", bytes)
+}
+
 #[derive(Serialize, JsonSchema)]
 struct StatsOutput {
     started: u64,
@@ -262,6 +314,8 @@ pub fn router() -> Router {
         .procedure(echo)
         .procedure(limited)
         .procedure(types)
+        .procedure(upload)
+        .procedure(download)
         .procedure(stats)
 }
 

@@ -51,9 +51,15 @@ impl ServerProcess {
 
     /// [`example`](Self::example) with more arguments after `--addr`.
     pub fn example_with(name: &str, args: &[&str]) -> Self {
+        Self::example_with_env(name, args, &[])
+    }
+
+    /// [`example_with`](Self::example_with), with environment variables set for the process.
+    pub fn example_with_env(name: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Self {
         let mut child = Command::new(example_binary(name))
             .args(["--addr", "127.0.0.1:0"])
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -71,14 +77,22 @@ impl ServerProcess {
 
     /// Resident memory, in bytes.
     pub fn rss(&self) -> u64 {
+        self.status_kib("VmRSS:") * 1024
+    }
+
+    /// The most resident memory the process has had so far, in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        self.status_kib("VmHWM:") * 1024
+    }
+
+    fn status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let kib: u64 = status
+        status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.split_whitespace().next())
             .and_then(|v| v.parse().ok())
-            .unwrap();
-        kib * 1024
+            .unwrap()
     }
 
     pub fn open_descriptors(&self) -> usize {

@@ -2,7 +2,8 @@
 //!
 //! One operation per procedure, at the method and path it is served with. Inputs are a JSON
 //! request body, or query parameters for `GET` routes; the fields a path parameter fills are
-//! path parameters instead. Plain outputs are `application/json`;
+//! path parameters instead; an input holding a file is `multipart/form-data`. Plain outputs are
+//! `application/json` (a file returned alone, `application/octet-stream`);
 //! event iterators are `text/event-stream`, described as oRPC describes them: a `oneOf` of the
 //! three frames a stream can carry, `message` (the event, with optional `id` and `retry`),
 //! `done` (the return value) and `error` (the error object). Named types go to
@@ -115,9 +116,15 @@ fn operation(
         if method == "get" {
             parameters.extend(query_parameters(&input, generator));
         } else {
+            // An input with a file is sent as a form, a file being a part of it.
+            let media = if holds_file(&input, generator, 0) {
+                "multipart/form-data"
+            } else {
+                "application/json"
+            };
             op.insert(
                 "requestBody".into(),
-                json!({ "required": !accepts_null(&input, generator), "content": { "application/json": { "schema": input } } }),
+                json!({ "required": !accepts_null(&input, generator), "content": { media: { "schema": input } } }),
             );
         }
     }
@@ -127,6 +134,11 @@ fn operation(
 
     let output = (route.schemas.output)(generator).to_value();
     let success = match route.schemas.done {
+        // A file returned alone is the body itself.
+        None if is_file(&output) => json!({
+            "description": "The procedure's output: a file, as the body.",
+            "content": { "application/octet-stream": { "schema": output } },
+        }),
         None => json!({
             "description": "The procedure's output.",
             "content": { "application/json": { "schema": output } },
@@ -252,6 +264,29 @@ fn resolve(schema: &Value, generator: &SchemaGenerator) -> Value {
             .cloned()
             .unwrap_or(Value::Null),
         None => schema.clone(),
+    }
+}
+
+/// A file's schema (see [`File`](crate::File)).
+fn is_file(schema: &Value) -> bool {
+    schema.get("type").and_then(Value::as_str) == Some("string")
+        && schema.get("format").and_then(Value::as_str) == Some("binary")
+}
+
+/// Whether `schema` holds a file anywhere, its references followed to a bounded depth.
+fn holds_file(schema: &Value, generator: &SchemaGenerator, depth: usize) -> bool {
+    if depth > 16 {
+        return false;
+    }
+    match schema {
+        Value::Object(fields) if fields.contains_key("$ref") => {
+            holds_file(&resolve(schema, generator), generator, depth + 1)
+        }
+        Value::Object(fields) => {
+            is_file(schema) || fields.values().any(|v| holds_file(v, generator, depth + 1))
+        }
+        Value::Array(items) => items.iter().any(|v| holds_file(v, generator, depth + 1)),
+        _ => false,
     }
 }
 

@@ -202,6 +202,10 @@ fn own_type(object: &Map<String, Value>, depth: usize) -> Option<String> {
     let types = types
         .into_iter()
         .map(|t| match t {
+            // A `File`, which oRPC's clients send and receive as one.
+            "string" if object.get("format").and_then(Value::as_str) == Some("binary") => {
+                "File".to_owned()
+            }
             "string" => "string".to_owned(),
             "integer" | "number" => "number".to_owned(),
             "boolean" => "boolean".to_owned(),

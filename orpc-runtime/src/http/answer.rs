@@ -1,9 +1,10 @@
-//! A call answered over HTTP, whichever protocol asked: a plain procedure's JSON, an event
+//! A call answered over HTTP, whichever protocol asked: a plain procedure's JSON (or files), an event
 //! iterator's SSE response, or the error that kept either from starting, in the protocol's
 //! envelope.
 
 use actix_web::{HttpRequest, HttpResponse};
 
+use super::files_out::file_response;
 use super::reply::{error_response, json_response};
 use super::response::sse_response;
 use super::served::Served;
@@ -28,7 +29,11 @@ pub(crate) async fn answer(
     };
     match call {
         Call::Plain(running) => match running.await {
-            Ok((json, meta)) => json_response(json, meta, envelope),
+            Ok(output) if output.files.is_empty() => {
+                json_response(output.json, output.meta, envelope)
+            }
+            Ok(output) => file_response(output, envelope)
+                .unwrap_or_else(|error| error_response(&error, envelope)),
             Err(error) => error_response(&error, envelope),
         },
         Call::Stream(starting) => match starting.open().await {

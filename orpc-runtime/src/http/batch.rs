@@ -204,8 +204,16 @@ async fn answer(
     req.extensions_mut().remove::<peer::Headers>();
     match started? {
         Call::Plain(running) => {
-            let (json, meta) = running.await?;
-            Ok(Envelope::Rpc.wrap_with_meta(json, meta))
+            let output = running.await?;
+            if !output.files.is_empty() {
+                return Err(
+                    ORPCError::new("INTERNAL_SERVER_ERROR").with_message(format!(
+                    "{name:?} answered with a file, which a batch cannot carry; call it outside \
+                     the batch"
+                )),
+                );
+            }
+            Ok(Envelope::Rpc.wrap_with_meta(output.json, output.meta))
         }
         // Checked above; a stream's place is given back as it drops.
         Call::Stream(_) => Err(ORPCError::new("INTERNAL_SERVER_ERROR")),

@@ -1,12 +1,34 @@
-//! Reading a request's body within its size limit. Every failure is an [`ORPCError`] with a 4xx
-//! status; nothing here panics on hostile input.
+//! Reading a request's body within its size limits, as JSON or as a form with files. Every
+//! failure is an [`ORPCError`] with a 4xx status; nothing here panics on hostile input.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use bytes::BytesMut;
 use futures_util::StreamExt;
 
-use crate::ORPCError;
+use super::form::{self, Limits};
+use super::served::Served;
+use crate::input::decode_body;
+use crate::sse::Envelope;
+use crate::{ORPCError, RawInput};
+
+/// Reads a call's input out of its body: JSON in `envelope`, or a multipart form with files.
+pub(crate) async fn read_input(
+    req: &HttpRequest,
+    payload: web::Payload,
+    served: &Served,
+    envelope: Envelope,
+) -> Result<RawInput, ORPCError> {
+    if form::is_multipart(req) {
+        let limits = Limits {
+            body: served.body_limit,
+            files: served.file_limit,
+        };
+        return form::read_form(req, payload, envelope, limits).await;
+    }
+    let body = read_body(req, payload, served.body_limit).await?;
+    decode_body(&body, envelope)
+}
 
 /// Reads the body, refusing more than `limit` bytes with 413 as soon as that is known.
 pub(crate) async fn read_body(

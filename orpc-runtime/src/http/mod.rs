@@ -41,6 +41,8 @@ mod answer;
 mod batch;
 mod disconnect;
 mod event_stream;
+mod files_out;
+mod form;
 mod input;
 mod openapi;
 mod reply;

@@ -11,11 +11,10 @@ use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::answer::answer;
-use super::input::read_body;
+use super::input::read_input;
 use super::reply::error_response;
 use super::served::Served;
 use crate::docs::{document, REFERENCE_PAGE};
-use crate::input::decode_body;
 use crate::procedure::Route;
 use crate::sse::Envelope;
 use crate::{ORPCError, RawInput};
@@ -98,10 +97,7 @@ async fn serve(
     let input = if req.method() == Method::GET {
         Ok(RawInput::Query(req.query_string().to_owned()))
     } else {
-        match read_body(&req, payload, served.body_limit).await {
-            Ok(body) => decode_body(&body, Envelope::Plain),
-            Err(error) => Err(error),
-        }
+        read_input(&req, payload, served, Envelope::Plain).await
     };
     match input {
         Ok(input) => {

@@ -148,6 +148,21 @@ impl Router {
         self
     }
 
+    /// Sets how many bytes of files one request may carry (a multipart form's files together),
+    /// beside [`Router::body_limit`] for the rest of it; more gets 413 `PAYLOAD_TOO_LARGE`.
+    /// Default: 10 MiB. Uploads beyond 256 KiB wait in a temporary file, not in memory (see
+    /// [`File`](crate::File)).
+    ///
+    /// ```
+    /// # #[orpc_runtime::procedure] async fn echo(input: String) -> String { input }
+    /// let router = orpc_runtime::http::Router::new().procedure(echo).file_limit(50 << 20);
+    /// # let _ = router;
+    /// ```
+    pub fn file_limit(mut self, bytes: usize) -> Self {
+        self.served_mut().file_limit = bytes;
+        self
+    }
+
     /// Sets how many calls a batch may hold (oRPC's `BatchLinkPlugin` posts batches to the RPC
     /// protocol); a larger batch gets 413 `PAYLOAD_TOO_LARGE`. The body limit applies to the
     /// whole batch. Default: 10, the client's own default batch size.

@@ -11,10 +11,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::answer::answer;
 use super::batch;
-use super::input::read_body;
+use super::input::read_input;
 use super::reply::error_response;
 use super::served::Served;
-use crate::input::{decode_body, PathParams};
+use crate::input::PathParams;
 use crate::serving::rpc_method_not_supported;
 use crate::sse::Envelope;
 
@@ -44,10 +44,7 @@ async fn serve(served: &Served, req: HttpRequest, payload: web::Payload) -> Http
     if req.method() != Method::POST {
         return error_response(&rpc_method_not_supported(), Envelope::Rpc);
     }
-    let input = match read_body(&req, payload, served.body_limit).await {
-        Ok(body) => decode_body(&body, Envelope::Rpc),
-        Err(error) => Err(error),
-    };
+    let input = read_input(&req, payload, served, Envelope::Rpc).await;
     match input {
         Ok(input) => {
             answer(

@@ -15,6 +15,9 @@ use crate::sse::KeepAlive;
 /// The default request body limit: 1 MiB.
 const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// The default limit for the files of one request: 10 MiB.
+const DEFAULT_FILE_LIMIT: usize = 10 * 1024 * 1024;
+
 /// How many calls an RPC batch holds at most, by default: `BatchLinkPlugin`'s own default, above
 /// which the client splits its batches.
 const DEFAULT_BATCH_LIMIT: usize = 10;
@@ -29,6 +32,8 @@ pub(crate) struct Served {
     /// Keep-alive and initial comments of SSE responses.
     pub(crate) sse: Arc<SseSettings>,
     pub(crate) body_limit: usize,
+    /// How many bytes of files one request may carry, beside the body limit.
+    pub(crate) file_limit: usize,
     /// How many calls an RPC batch may hold.
     pub(crate) batch_limit: usize,
     pub(crate) request_timeout: Duration,
@@ -46,6 +51,7 @@ impl Default for Served {
             core: Core::default(),
             sse: Arc::new(SseSettings::new(&KeepAlive::default())),
             body_limit: DEFAULT_BODY_LIMIT,
+            file_limit: DEFAULT_FILE_LIMIT,
             batch_limit: DEFAULT_BATCH_LIMIT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             websocket: WebSocketConfig::default(),

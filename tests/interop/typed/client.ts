@@ -59,6 +59,17 @@ export async function typed(): Promise<void> {
     void rounded
   }
 
+  // Files: an upload takes a File, a download is one.
+  const uploaded: { size: number; sha256: string } = await client.upload({ name: 'a', file: new File(['x'], 'a.txt') })
+  void uploaded
+  const downloaded: File = await client.download({ size: 3 })
+  void downloaded
+  // @ts-expect-error a file field takes a File, not a string
+  await client.upload({ name: 'a', file: 'not a file' })
+  // @ts-expect-error a download is a File, not a string
+  const notText: string = await client.download({ size: 3 })
+  void notText
+
   // @ts-expect-error a wrong input type
   await client.count({ n: 'three' })
   // @ts-expect-error a missing input

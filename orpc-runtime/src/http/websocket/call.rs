@@ -71,7 +71,15 @@ pub(super) fn start(
         Ok(Started::Plain(running)) => Box::pin(async move {
             let mut out = peer::Encoder::new();
             match running.await {
-                Ok((json, meta)) => out.response(&id, &Envelope::Rpc.wrap_with_meta(json, meta)),
+                Ok(output) if output.files.is_empty() => {
+                    out.response(&id, &Envelope::Rpc.wrap_with_meta(output.json, output.meta))
+                }
+                Ok(_) => out.error_response(
+                    &id,
+                    &ORPCError::new("INTERNAL_SERVER_ERROR").with_message(
+                        "Files are not sent over the WebSocket transport; call over HTTP",
+                    ),
+                ),
                 Err(error) => out.error_response(&id, &error),
             }
             let _ = outbox.send(&out.take()).await;
