@@ -111,6 +111,25 @@ impl Client {
         envelope::decode(&bytes, "output")
     }
 
+    /// Calls a plain procedure that returns a file (an `orpc_runtime::File`, or a `File` or
+    /// `Blob` from oRPC on Node), and reads it whole.
+    ///
+    /// ```no_run
+    /// # async fn run(client: orpc_client::Client) -> Result<(), orpc_client::Error> {
+    /// let file = client.download("download", &serde_json::json!({ "size": 1000 })).await?;
+    /// println!("{} ({}), {} bytes", file.name, file.content_type, file.bytes.len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn download<I>(&self, procedure: &str, input: &I) -> Result<crate::File, Error>
+    where
+        I: Serialize + ?Sized,
+    {
+        let url = self.url(procedure)?;
+        let body = envelope::encode_input(input)?;
+        let response = self.send(url, body, None).await?;
+        crate::file::read(response, procedure).await
+    }
+
     /// Calls a streaming procedure (an oRPC event iterator) whose events are `T` and whose
     /// return value is `R`.
     ///

@@ -78,12 +78,14 @@ mod client;
 mod envelope;
 mod error;
 mod event;
+mod file;
 mod reconnect;
 mod stream;
 
 pub use client::{Client, ClientBuilder, StreamRequest};
 pub use error::Error;
 pub use event::{Event, EventId, EventMeta, Frame};
+pub use file::File;
 pub use orpc_protocol::sse;
 pub use orpc_protocol::{BigInt, Date, IsoTimestamp, ORPCError};
 pub use reconnect::{ReconnectPolicy, ReconnectPolicyBuilder};

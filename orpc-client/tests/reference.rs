@@ -1,5 +1,5 @@
 //! The client against oRPC's own server: `tests/node-reference/server.mjs` (`@orpc/server`
-//! 1.15.3 on node:http) serves `count`, `fail` and `text` as the spec defines them, and every call
+//! 1.15.3 on node:http) serves `count`, `fail`, `text` and `download` as the spec defines them, and every call
 //! here must give the same results from it as from our conformance server. The `consume` example
 //! must print the same lines for both, too.
 //!
@@ -324,4 +324,45 @@ async fn types_and_limited_are_byte_for_byte_what_orpc_sends() {
     }
     let (_, types) = raw_rpc(&ours.rpc_url(), "types", calls[0].1).await;
     assert!(types.contains(r#""meta":[[0,"big"],[1,"at"]]"#), "{types}");
+}
+
+#[tokio::test]
+async fn a_downloaded_file_is_the_same_as_from_orpc() {
+    let Some(reference) = node_reference() else {
+        return;
+    };
+    let ours = Conformance::start();
+    for size in [0, 1000, 300_000] {
+        let input = json!({ "size": size });
+        let from_ours = Client::new(&ours.rpc_url())
+            .unwrap()
+            .download("download", &input)
+            .await
+            .unwrap();
+        let from_reference = Client::new(&reference.rpc_url())
+            .unwrap()
+            .download("download", &input)
+            .await
+            .unwrap();
+        assert_eq!(
+            from_ours, from_reference,
+            "size {size}: ours (left) and oRPC's (right) differ"
+        );
+        assert_eq!(
+            (from_ours.name.as_str(), from_ours.content_type.as_str()),
+            ("download.bin", "application/octet-stream")
+        );
+        let expected: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        assert_eq!(&from_ours.bytes[..], &expected[..]);
+    }
+    // A plain JSON answer is not a file.
+    let error = Client::new(&ours.rpc_url())
+        .unwrap()
+        .download("echo", &json!({ "name": "a" }))
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("did not answer with a file"),
+        "{error}"
+    );
 }

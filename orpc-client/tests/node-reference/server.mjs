@@ -53,6 +53,12 @@ const router = {
     return out
   }),
 
+  // A file of `size` bytes named download.bin, byte i being i % 251.
+  download: os.handler(async ({ input }) => {
+    const bytes = new Uint8Array(Number(input?.size ?? 0)).map((_, i) => i % 251)
+    return new File([bytes], 'download.bin', { type: 'application/octet-stream' })
+  }),
+
   // Yields each string unchanged; returns nothing.
   text: os.handler(async function* ({ input }) {
     for (const item of input?.items ?? []) {
