@@ -292,6 +292,21 @@ fn items(server: &TestServer, calls: &[(&str, Value)]) -> Value {
         .collect()
 }
 
+/// Posts `items` to `url` as a buffered batch whose request carries `header`; its answers.
+async fn buffered_with(url: String, items: &Value, header: (&str, &str)) -> Vec<Value> {
+    client()
+        .post(url)
+        .header("x-orpc-batch", "buffered")
+        .header(header.0, header.1)
+        .json(items)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_calls_of_a_batch_run_at_once_and_stream_as_they_finish() {
     // Twenty calls, beyond the default limit, that only finish if all run at once.
@@ -343,17 +358,12 @@ async fn extractors_read_the_batch_request_and_a_stream_runs_beside_a_batch() {
         .await
         .unwrap();
     let calls = [("who", Value::Null), ("who", Value::Null)];
-    let answers: Vec<Value> = client()
-        .post(server.url("/v1/rpc/who/__batch__"))
-        .header("x-orpc-batch", "buffered")
-        .header("authorization", "Bearer shared")
-        .json(&items(&server, &calls))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answers = buffered_with(
+        server.url("/v1/rpc/who/__batch__"),
+        &items(&server, &calls),
+        ("authorization", "Bearer shared"),
+    )
+    .await;
     for (status, body) in by_index(answers, 2) {
         assert_eq!((status, body), (200, json!({ "json": "Bearer shared" })));
     }
@@ -379,17 +389,12 @@ async fn a_calls_own_headers_reach_its_extractors_over_the_batchs() {
         { "url": url },
         { "url": url, "headers": { "Last-Event-ID": ["8"] } },
     ]);
-    let answers: Vec<Value> = client()
-        .post(server.url("/v1/rpc/last/__batch__"))
-        .header("x-orpc-batch", "buffered")
-        .header("last-event-id", "1")
-        .json(&items)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answers = buffered_with(
+        server.url("/v1/rpc/last/__batch__"),
+        &items,
+        ("last-event-id", "1"),
+    )
+    .await;
     let bodies: Vec<Value> = by_index(answers, 3).into_iter().map(|a| a.1).collect();
     assert_eq!(
         bodies,
