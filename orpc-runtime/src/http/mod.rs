@@ -30,12 +30,12 @@
 //! [`watch_disconnects`] (for `HttpServer::on_connect`), [`Router::shutdown`] and
 //! [`Router::wait_for_cleanups`], and [`run_until_signal`], which [`serve`] uses.
 //!
-//! Where things are: `router.rs` builds and mounts; the transports are `rpc.rs`, `openapi.rs`,
-//! `websocket/` and the [`EventStream`] responder (`event_stream.rs`), each adapting bytes to
-//! the serving core (`crate::serving`; `batch.rs` answers the RPC protocol's batches) and
-//! answering through `answer.rs`, `reply.rs` and the SSE
-//! body (`response.rs`); `disconnect/` watches connections; `serve.rs`, `server_ext.rs` and
-//! `shutdown.rs` run servers.
+//! Where things are: `router.rs` builds and mounts; the transports are `rpc.rs` (with
+//! `batch.rs`, the RPC protocol's batches), `openapi.rs`, `websocket/` and the [`EventStream`]
+//! responder (`event_stream.rs`), each adapting bytes to the serving core (`crate::serving`):
+//! they read bodies and forms with `input.rs` and `form.rs`, and answer through `answer.rs`,
+//! `reply.rs`, `files_out.rs` (files) and the SSE body (`response.rs`); `disconnect/` watches
+//! connections; `serve.rs`, `server_ext.rs` and `shutdown.rs` run servers.
 
 mod answer;
 mod batch;
