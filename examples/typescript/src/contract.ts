@@ -11,6 +11,10 @@ export type CountInput = {
   n: number
 }
 
+export type DownloadInput = {
+  size: number
+}
+
 export type EchoInput = {
   name: string
 }
@@ -61,6 +65,19 @@ export type Types = {
   big: bigint
 }
 
+export type UploadInput = {
+  file: File
+  name: string
+}
+
+export type Uploaded = {
+  file_name: string
+  name: string
+  sha256: string
+  size: number
+  type: string
+}
+
 export type ValidatedInput = {
   values: number[]
 }
@@ -72,6 +89,7 @@ export type Value = {
 
 export const contract = {
   count: oc.route({ method: 'GET', path: '/count' }).input(type<CountInput>()).output(eventIterator(type<Tick>(), type<string>())),
+  download: oc.route({ method: 'GET', path: '/download' }).input(type<DownloadInput>()).output(type<File>()),
   echo: oc.route({ method: 'POST', path: '/echo' }).input(type<EchoInput>()).output(type<Greeting>()),
   fail: oc.route({ method: 'POST', path: '/fail' }).input(type<void>()).output(eventIterator(type<A>(), type<void>())),
   forever: oc.route({ method: 'GET', path: '/forever' }).input(type<ForeverInput>()).output(eventIterator(type<TickK>(), type<void>())),
@@ -81,5 +99,6 @@ export const contract = {
   stats: oc.route({ method: 'POST', path: '/stats' }).input(type<void>()).output(type<StatsOutput>()),
   text: oc.route({ method: 'POST', path: '/text' }).input(type<TextInput>()).output(eventIterator(type<string>(), type<void>())),
   types: oc.route({ method: 'POST', path: '/types' }).input(type<Types>()).output(eventIterator(type<Types>(), type<Types>())),
+  upload: oc.route({ method: 'POST', path: '/upload' }).input(type<UploadInput>()).output(type<Uploaded>()),
   validated: oc.route({ method: 'POST', path: '/validated' }).input(type<ValidatedInput>()).output(eventIterator(type<Value>(), type<void>())),
 }
