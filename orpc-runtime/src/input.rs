@@ -180,18 +180,20 @@ fn invalid_input(issues: Vec<Issue>) -> ORPCError {
 /// The content type is not enforced: clients such as `curl -d` label JSON as form data, and what
 /// decides is whether the body parses. A body that does not gets 400 either way.
 pub(crate) fn decode_body(body: &[u8], envelope: Envelope) -> Result<RawInput, ORPCError> {
-    envelope
-        .read::<Value>(body)
-        .map(RawInput::Json)
-        .map_err(|error| match error {
-            EnvelopeError::Json(e) => {
-                ORPCError::bad_request(format!("The request body is not valid JSON: {e}"))
-            }
-            EnvelopeError::NotAnObject => ORPCError::bad_request(
-                r#"The RPC request body must be an object like {"json": input}"#,
-            ),
-            EnvelopeError::Meta(message) => ORPCError::bad_request(format!(
-                "The request's meta does not fit its json: {message}"
-            )),
-        })
+    decode_json(body, envelope).map(RawInput::Json)
+}
+
+/// The JSON of a body in `envelope`, its `meta` applied; `null` for an empty body.
+pub(crate) fn decode_json(body: &[u8], envelope: Envelope) -> Result<Value, ORPCError> {
+    envelope.read::<Value>(body).map_err(|error| match error {
+        EnvelopeError::Json(e) => {
+            ORPCError::bad_request(format!("The request body is not valid JSON: {e}"))
+        }
+        EnvelopeError::NotAnObject => {
+            ORPCError::bad_request(r#"The RPC request body must be an object like {"json": input}"#)
+        }
+        EnvelopeError::Meta(message) => ORPCError::bad_request(format!(
+            "The request's meta does not fit its json: {message}"
+        )),
+    })
 }

@@ -20,6 +20,8 @@
 //! WebSocket transport does, which `Option<LastEventId>` reads. actix-web gives no way to build
 //! a second request, so extractors that read `HttpRequest::headers` see the batch's.
 
+use std::sync::Arc;
+
 use actix_web::http::{Method, StatusCode, Uri};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use bytes::{BufMut, Bytes, BytesMut};
@@ -95,7 +97,8 @@ pub(crate) async fn serve(
         Err(error) => return error_response(&error, Envelope::Rpc),
     };
     let prefix = scope_prefix(req.path(), name).to_owned();
-    let served = served.clone();
+    // One copy of the router's state for all the calls, which outlive this borrow.
+    let served = Arc::new(served.clone());
     let answers: FuturesUnordered<_> = items
         .into_iter()
         .enumerate()

@@ -134,10 +134,7 @@ fn rpc_form(data: Option<Bytes>, files: Vec<(String, File)>) -> Result<Form, ORP
     let data = data.ok_or_else(|| {
         ORPCError::bad_request(r#"The RPC form has no "data" part with the input's JSON"#)
     })?;
-    let json = match crate::input::decode_body(&data, Envelope::Rpc)? {
-        RawInput::Json(json) => json,
-        _ => unreachable!("a body decodes to JSON"),
-    };
+    let json = crate::input::decode_json(&data, Envelope::Rpc)?;
     let Maps { maps } = serde_json::from_slice(&data)
         .map_err(|e| ORPCError::bad_request(format!("The RPC form's maps do not read: {e}")))?;
     let mut by_index: Vec<Option<File>> = Vec::new();
