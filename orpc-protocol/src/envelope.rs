@@ -1,5 +1,5 @@
-//! How values travel in a body: oRPC's RPC envelope `{"json": value, "meta": [...]}`, or plain
-//! JSON as the OpenAPI protocol sends it.
+//! How values travel in a body: oRPC's RPC envelope `{"json": value, "meta": [...]}` (oRPC 1.x,
+//! or oRPC 2 with its own names in `meta`), or plain JSON as the OpenAPI protocol sends it.
 //!
 //! Every input, output, event, `done` value and error goes through one of the two. The rules, as
 //! oRPC 1.x applies them:
@@ -20,11 +20,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use crate::ORPCError;
+
 /// How values are wrapped in a body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Envelope {
     /// oRPC's RPC protocol: `{"json": value}`, and `{}` for a unit return value.
     Rpc,
+    /// oRPC 2's RPC protocol, as `@orpc/client` 2.0.0-beta.16 speaks it (oRPC 2 is a beta): the
+    /// same envelope, with the `meta` types named (`["bigint", "big"]`), the error object
+    /// `{"defined", "inferable", "code", "message", "data"?}` without `status`, and streams that
+    /// end with `event: close`.
+    RpcV2,
     /// Plain JSON, as the OpenAPI protocol sends it; a unit return value is `null`.
     Plain,
 }
@@ -103,6 +110,19 @@ impl<'de, T: Deserialize<'de>, M: Deserialize<'de>> Deserialize<'de> for Rpc<T, 
 }
 
 impl Envelope {
+    /// Whether this is one of the RPC protocol's envelopes, `{"json": ..}`.
+    pub fn is_rpc(self) -> bool {
+        self != Envelope::Plain
+    }
+
+    /// How this envelope's `meta` names its types.
+    pub(crate) fn tags(self) -> crate::meta::Tags {
+        match self {
+            Envelope::RpcV2 => crate::meta::Tags::Names,
+            Envelope::Rpc | Envelope::Plain => crate::meta::Tags::Numbers,
+        }
+    }
+
     /// Wraps an already serialized JSON value: `{"json":..}` for RPC, unchanged for plain.
     ///
     /// ```
@@ -116,7 +136,8 @@ impl Envelope {
     }
 
     /// Like [`wrap`](Self::wrap), with the `meta` list of what JSON alone cannot carry (see
-    /// [`to_json_with_meta`](crate::to_json_with_meta)), which only the RPC envelope holds.
+    /// [`to_json_with_meta`](crate::to_json_with_meta), whose numbered types oRPC 2's envelope
+    /// names), which only the RPC envelopes hold.
     ///
     /// ```
     /// use orpc_protocol::Envelope;
@@ -124,16 +145,47 @@ impl Envelope {
     /// let meta = Some(br#"[[0,"id"]]"#.to_vec());
     /// let json = br#"{"id":"1"}"#.to_vec();
     /// assert_eq!(&Envelope::Rpc.wrap_with_meta(json.clone(), meta.clone())[..], br#"{"json":{"id":"1"},"meta":[[0,"id"]]}"#);
+    /// assert_eq!(&Envelope::RpcV2.wrap_with_meta(json.clone(), meta.clone())[..], br#"{"json":{"id":"1"},"meta":[["bigint","id"]]}"#);
     /// assert_eq!(&Envelope::Plain.wrap_with_meta(json, meta)[..], br#"{"id":"1"}"#);
     /// ```
     pub fn wrap_with_meta(self, json: Vec<u8>, meta: Option<Vec<u8>>) -> Bytes {
         match (self, meta) {
-            (Envelope::Rpc, None) => [&b"{\"json\":"[..], &json, b"}"].concat().into(),
-            (Envelope::Rpc, Some(meta)) => [&b"{\"json\":"[..], &json, b",\"meta\":", &meta, b"}"]
-                .concat()
-                .into(),
             (Envelope::Plain, _) => json.into(),
+            (_, None) => [&b"{\"json\":"[..], &json, b"}"].concat().into(),
+            (_, Some(meta)) => {
+                let meta = crate::meta::retag(meta, self.tags());
+                [&b"{\"json\":"[..], &json, b",\"meta\":", &meta, b"}"]
+                    .concat()
+                    .into()
+            }
         }
+    }
+
+    /// The error object as this envelope carries it in an error response or an `error` event:
+    /// oRPC 1.x's object (`{"defined", "code", "status", "message", "data"?}`), under `json` for
+    /// 1.x's RPC and alone for plain JSON; oRPC 2's (`{"defined", "inferable", "code", "message",
+    /// "data"?}`) under `json` for its RPC.
+    ///
+    /// ```
+    /// use orpc_protocol::{Envelope, ORPCError};
+    ///
+    /// let error = ORPCError::not_found("gone");
+    /// assert_eq!(
+    ///     &Envelope::Rpc.write_error(&error)[..],
+    ///     br#"{"json":{"defined":false,"code":"NOT_FOUND","status":404,"message":"gone"}}"#
+    /// );
+    /// assert_eq!(
+    ///     &Envelope::RpcV2.write_error(&error)[..],
+    ///     br#"{"json":{"defined":false,"inferable":false,"code":"NOT_FOUND","message":"gone"}}"#
+    /// );
+    /// ```
+    pub fn write_error(self, error: &ORPCError) -> Bytes {
+        // The error's fields are strings, a bool, a number and a JSON value: nothing fails.
+        let json = match self {
+            Envelope::RpcV2 => serde_json::to_vec(&crate::v2::ErrorObject(error)),
+            Envelope::Rpc | Envelope::Plain => serde_json::to_vec(error),
+        };
+        self.wrap(json.unwrap_or_default())
     }
 
     /// Reads a value out of a body, as a server reads an input or a client an output. An empty
@@ -161,7 +213,7 @@ impl Envelope {
             // The meta is only looked at here, as raw text, not parsed.
             Some(b'{') => match serde_json::from_slice::<Rpc<T, &RawValue>>(body) {
                 Ok(rpc) if rpc.meta.is_none_or(|meta| meta.get() == "[]") => rpc.json,
-                first => return read_with_meta(body, first.err()),
+                first => return read_with_meta(body, first.err(), self.tags()),
             },
             Some(_) => {
                 // Say "not JSON" rather than "not an object" when it is not JSON at all.
@@ -192,7 +244,7 @@ impl Envelope {
             return serde_json::to_vec(input).map(Bytes::from);
         }
         let mut body = BytesMut::with_capacity(128);
-        crate::meta::write_rpc(&mut body, input)?;
+        crate::meta::write_rpc(&mut body, input, self.tags())?;
         if &body[OPEN.len()..] == b"null}" {
             return Ok(Bytes::from_static(b"{}"));
         }
@@ -206,13 +258,14 @@ impl Envelope {
 fn read_with_meta<T: DeserializeOwned>(
     body: &[u8],
     first: Option<serde_json::Error>,
+    tags: crate::meta::Tags,
 ) -> Result<T, EnvelopeError> {
     let rpc = serde_json::from_slice::<Rpc<Value, Value>>(body).map_err(EnvelopeError::Json)?;
     match (rpc.meta, first) {
         // A `meta` that is not an array lists something wrong, which `apply` says.
         (Some(meta), _) if meta.as_array().is_none_or(|entries| !entries.is_empty()) => {
             let mut json = rpc.json.unwrap_or(Value::Null);
-            crate::meta::apply(&mut json, &meta).map_err(EnvelopeError::Meta)?;
+            crate::meta::apply(&mut json, &meta, tags).map_err(EnvelopeError::Meta)?;
             T::deserialize(json).map_err(EnvelopeError::Json)
         }
         (_, Some(error)) => Err(EnvelopeError::Json(error)),
@@ -320,6 +373,30 @@ mod tests {
                 .unwrap(),
             1
         );
+    }
+
+    #[test]
+    fn orpc_2_reads_and_writes_named_meta() {
+        let v2 = Envelope::RpcV2;
+        let body = br#"{"json":{"big":"18446744073709551615"},"meta":[["bigint","big"]]}"#;
+        let value: std::collections::BTreeMap<String, crate::BigInt<u64>> = v2.read(body).unwrap();
+        assert_eq!(value["big"], crate::BigInt(u64::MAX));
+        // oRPC 2's server refuses 1.x's numbers, and 1.x's refuses names.
+        let numbered = br#"{"json":{"big":"1"},"meta":[[0,"big"]]}"#;
+        assert!(matches!(
+            v2.read::<Value>(numbered),
+            Err(EnvelopeError::Meta(_))
+        ));
+        assert!(matches!(
+            Envelope::Rpc.read::<Value>(body),
+            Err(EnvelopeError::Meta(_))
+        ));
+        assert_eq!(
+            &v2.write_input(&[crate::BigInt(1u8)]).unwrap()[..],
+            br#"{"json":["1"],"meta":[["bigint",0]]}"#
+        );
+        assert_eq!(&v2.write_input(&()).unwrap()[..], b"{}");
+        assert!(v2.is_rpc() && Envelope::Rpc.is_rpc() && !Envelope::Plain.is_rpc());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! - [`ORPCError`]: the protocol's error object, with oRPC's table of common codes;
 //! - [`Event`], [`EventMeta`], [`EventId`], [`LastEventId`]: an event and its SSE metadata;
 //! - [`Frame`]: one item of an event iterator, `message`, `done` or `error`;
-//! - [`Envelope`]: the RPC (`{"json": ..}`) and plain (OpenAPI) bodies;
+//! - [`Envelope`]: the RPC (`{"json": ..}`, oRPC 1.x's and oRPC 2's) and plain (OpenAPI) bodies;
 //! - [`BigInt`], [`Date`] and oRPC's `meta`, for what plain JSON cannot carry, and
 //!   [`find_unsafe_integer`] for the integers a JavaScript client would round;
 //! - [`sse`]: the `text/event-stream` encoder and decoder, side by side;
@@ -54,6 +54,7 @@ mod integers;
 mod meta;
 pub mod peer;
 pub mod sse;
+mod v2;
 
 pub use envelope::{Envelope, EnvelopeError};
 pub use error::{code_for_status, default_message, is_error_status, status_for_code, ORPCError};

@@ -1,6 +1,8 @@
 //! The types JSON cannot carry, as oRPC 1.x's RPC serializer carries them: in `json` as a string
 //! (or another JSON value), with a `meta` list beside it of `[type, ...path]` entries. Type 0 is
 //! a `bigint`, 1 a `Date`; 2 to 7 are `NaN`, `undefined`, `URL`, `RegExp`, `Set` and `Map`.
+//! oRPC 2 writes the same list with names for the types (`["bigint", ...path]`, see `v2.rs`);
+//! [`Tags`] says which.
 //!
 //! [`BigInt`] and [`Date`] opt a field in: over RPC they travel as oRPC's `bigint` and `Date`, so
 //! that a TypeScript client reads a 64-bit id without rounding it and a timestamp as a `Date`;
@@ -59,6 +61,52 @@ impl Drop for Marking {
     }
 }
 
+/// How a `meta` list names its types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tags {
+    /// oRPC 1.x: `[0, "big"]`.
+    Numbers,
+    /// oRPC 2: `["bigint", "big"]`.
+    Names,
+}
+
+impl Tags {
+    /// The entry's first element for the type numbered `code`.
+    fn write(self, code: u8) -> Value {
+        match (self, crate::v2::TAG_NAMES.get(usize::from(code))) {
+            (Tags::Names, Some(name)) => Value::from(*name),
+            _ => Value::from(code),
+        }
+    }
+
+    /// The type number an entry's first element names, if it is one of these tags.
+    fn read(self, tag: &Value) -> Option<u8> {
+        match self {
+            Tags::Numbers => tag.as_u64().and_then(|code| u8::try_from(code).ok()),
+            Tags::Names => tag.as_str().and_then(crate::v2::tag_code),
+        }
+    }
+}
+
+/// A `meta` list written with numbers ([`to_json_with_meta`]) as `tags` name its types. Text that
+/// is not such a list is returned as it is.
+pub(crate) fn retag(meta: Vec<u8>, tags: Tags) -> Vec<u8> {
+    if tags == Tags::Numbers {
+        return meta;
+    }
+    let Ok(mut entries) = serde_json::from_slice::<Vec<Vec<Value>>>(&meta) else {
+        return meta;
+    };
+    for entry in &mut entries {
+        if let Some(tag) = entry.first_mut() {
+            if let Some(code) = Tags::Numbers.read(tag) {
+                *tag = tags.write(code);
+            }
+        }
+    }
+    serde_json::to_vec(&entries).unwrap_or(meta)
+}
+
 fn serialize_marked<S: Serializer>(
     serializer: S,
     code: u8,
@@ -97,7 +145,7 @@ pub fn to_json_with_meta<T: Serialize + ?Sized>(
     if !marked(&json) {
         return Ok((json, None));
     }
-    let (json, meta) = unmark(&json);
+    let (json, meta) = unmark(&json, Tags::Numbers);
     Ok((json, Some(serde_json::to_vec(&meta)?)))
 }
 
@@ -117,7 +165,7 @@ fn marked(json: &[u8]) -> bool {
 /// Strips the marks from the strings of `json` (compact JSON, as serde_json writes it), listing
 /// each one's type and path in `meta`, in the order they stand: the keys keep their order, as
 /// oRPC's own serializer lists them.
-fn unmark(json: &[u8]) -> (Vec<u8>, Vec<Value>) {
+fn unmark(json: &[u8], tags: Tags) -> (Vec<u8>, Vec<Value>) {
     let mut out = Vec::with_capacity(json.len());
     let mut path = JsonPath::default();
     let mut meta = Vec::new();
@@ -144,7 +192,7 @@ fn unmark(json: &[u8]) -> (Vec<u8>, Vec<Value>) {
         });
         match marked {
             Some((code, rest)) => {
-                let mut entry = vec![Value::from(code)];
+                let mut entry = vec![tags.write(code)];
                 entry.extend(path.segments().map(|segment| match segment {
                     Segment::Key(key) => Value::from(key),
                     Segment::Index(index) => Value::from(index),
@@ -240,8 +288,8 @@ pub(crate) fn string_end(json: &[u8], start: usize) -> usize {
 /// Applies an RPC body's `meta` to its `json`, as oRPC's deserializer does: checks that every
 /// entry names a known type and a place that exists, and turns what has a JSON form of its own
 /// into it (`undefined` fields are dropped, `Map`s become objects when their keys are strings).
-/// The error says which entry is wrong.
-pub(crate) fn apply(json: &mut Value, meta: &Value) -> Result<(), String> {
+/// The error says which entry is wrong; an entry whose type is not named as `tags` say is wrong.
+pub(crate) fn apply(json: &mut Value, meta: &Value, tags: Tags) -> Result<(), String> {
     let Value::Array(entries) = meta else {
         return Err("`meta` must be an array of [type, ...path] entries".to_owned());
     };
@@ -249,8 +297,11 @@ pub(crate) fn apply(json: &mut Value, meta: &Value) -> Result<(), String> {
         let Some((code, path)) = entry.as_array().and_then(|e| e.split_first()) else {
             return Err(format!("meta entry {entry} is not a [type, ...path] array"));
         };
-        let Some(code) = code.as_u64() else {
-            return Err(format!("meta entry {entry} has no type number"));
+        let Some(code) = tags.read(code) else {
+            return Err(match tags {
+                Tags::Numbers => format!("meta entry {entry} has no type number"),
+                Tags::Names => format!("meta entry {entry} has no type name"),
+            });
         };
         let at = path_in(json, path)
             .ok_or_else(|| format!("meta entry {entry} names a place that is not in `json`"))?;
@@ -524,6 +575,7 @@ impl<T> schemars::JsonSchema for Date<T> {
 pub(crate) fn write_rpc<T: Serialize + ?Sized>(
     buf: &mut bytes::BytesMut,
     value: &T,
+    tags: Tags,
 ) -> serde_json::Result<()> {
     use bytes::BufMut;
     buf.put_slice(b"{\"json\":");
@@ -533,7 +585,7 @@ pub(crate) fn write_rpc<T: Serialize + ?Sized>(
         serde_json::to_writer(buf.writer(), value)?;
     }
     if marked(&buf[start..]) {
-        let (json, meta) = unmark(&buf[start..]);
+        let (json, meta) = unmark(&buf[start..], tags);
         buf.truncate(start);
         buf.put_slice(&json);
         buf.put_slice(b",\"meta\":");
@@ -599,6 +651,7 @@ mod tests {
         apply(
             &mut value,
             &json!([[0, "big"], [3, "gone"], [7, "m"], [0, "l", 0]]),
+            Tags::Numbers,
         )
         .unwrap();
         assert_eq!(
@@ -614,9 +667,36 @@ mod tests {
         ];
         for (meta, expected) in bad {
             let mut value = json!({ "big": "12", "text": "1.5" });
-            let error = apply(&mut value, &meta).unwrap_err();
+            let error = apply(&mut value, &meta, Tags::Numbers).unwrap_err();
             assert!(error.contains(expected), "{meta}: {error}");
         }
+    }
+
+    #[test]
+    fn orpc_2_names_the_types() {
+        let mut value = json!({ "big": "12", "gone": 1, "m": [["a", 1]] });
+        let named = json!([["bigint", "big"], ["undefined", "gone"], ["map", "m"]]);
+        apply(&mut value, &named, Tags::Names).unwrap();
+        assert_eq!(value, json!({ "big": "12", "gone": null, "m": { "a": 1 } }));
+        // Each generation refuses the other's tags, as oRPC's own servers do.
+        let mut value = json!({ "big": "12" });
+        let error = apply(&mut value, &json!([[0, "big"]]), Tags::Names).unwrap_err();
+        assert!(error.contains("no type name"), "{error}");
+        let error = apply(&mut value, &json!([["bigint", "big"]]), Tags::Numbers).unwrap_err();
+        assert!(error.contains("no type number"), "{error}");
+        let error = apply(&mut value, &json!([["BigInt", "big"]]), Tags::Names).unwrap_err();
+        assert!(error.contains("no type name"), "{error}");
+
+        let mut buf = bytes::BytesMut::new();
+        write_rpc(&mut buf, &(BigInt(1u8), "x"), Tags::Names).unwrap();
+        assert_eq!(&buf[..], br#"{"json":["1","x"],"meta":[["bigint",0]]}"#);
+        let (_, meta) = to_json_with_meta(&(BigInt(1u8), BigInt(2u8))).unwrap();
+        assert_eq!(
+            retag(meta.unwrap(), Tags::Names),
+            br#"[["bigint",0],["bigint",1]]"#
+        );
+        assert_eq!(retag(b"[[0]]".to_vec(), Tags::Numbers), b"[[0]]");
+        assert_eq!(retag(b"not a list".to_vec(), Tags::Names), b"not a list");
     }
 
     #[test]

@@ -78,7 +78,7 @@ fn item() -> impl Strategy<Value = Item> {
 /// Encodes `items`; returns the bytes and the events a decoder must read from them.
 fn encode(items: &[Item], envelope: Envelope) -> (Vec<u8>, Vec<RawEvent>) {
     let wrap = |value: Value| match envelope {
-        Envelope::Rpc => serde_json::json!({ "json": value }),
+        Envelope::Rpc | Envelope::RpcV2 => serde_json::json!({ "json": value }),
         Envelope::Plain => value,
     };
     let mut encoder = Encoder::new(envelope);
@@ -126,8 +126,13 @@ fn encode(items: &[Item], envelope: Envelope) -> (Vec<u8>, Vec<RawEvent>) {
             }
             Item::Done(value) => {
                 encoder.done(&value).unwrap();
+                let event = if envelope == Envelope::RpcV2 {
+                    "close"
+                } else {
+                    "done"
+                };
                 expected.push(RawEvent {
-                    event: "done".into(),
+                    event: event.into(),
                     data: wrap(value).to_string(),
                     ..RawEvent::default()
                 });
@@ -140,7 +145,13 @@ fn encode(items: &[Item], envelope: Envelope) -> (Vec<u8>, Vec<RawEvent>) {
                 let mut error = ORPCError::new(code).with_message(message);
                 error.data = data;
                 encoder.error(&error).unwrap();
-                let data = wrap(serde_json::to_value(&error).unwrap()).to_string();
+                let mut object = serde_json::to_value(&error).unwrap();
+                if envelope == Envelope::RpcV2 {
+                    // oRPC 2's object: `inferable` beside `defined`, no `status`.
+                    object["inferable"] = object["defined"].clone();
+                    object.as_object_mut().unwrap().remove("status");
+                }
+                let data = wrap(object).to_string();
                 expected.push(RawEvent {
                     event: "error".into(),
                     data,
@@ -193,10 +204,9 @@ proptest! {
     #[test]
     fn what_the_encoder_writes_the_decoder_reads_back(
         items in prop::collection::vec(item(), 0..12),
-        rpc in any::<bool>(),
+        envelope in prop_oneof![Just(Envelope::Rpc), Just(Envelope::RpcV2), Just(Envelope::Plain)],
         cut_points in prop::collection::vec(any::<prop::sample::Index>(), 0..24),
     ) {
-        let envelope = if rpc { Envelope::Rpc } else { Envelope::Plain };
         let (bytes, expected) = encode(&items, envelope);
         let mut cuts: Vec<usize> = cut_points.iter().map(|i| i.index(bytes.len() + 1)).collect();
         cuts.sort_unstable();

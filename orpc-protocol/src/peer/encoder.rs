@@ -203,7 +203,8 @@ impl Encoder {
             return Ok(());
         }
         let json = self.buf.len() + b"{\"json\":".len();
-        if let Err(error) = crate::meta::write_rpc(&mut self.buf, value) {
+        if let Err(error) = crate::meta::write_rpc(&mut self.buf, value, crate::meta::Tags::Numbers)
+        {
             self.buf.truncate(start);
             return Err(EncodeError::Json(error));
         }

@@ -3,7 +3,9 @@
 //! Each frame is written as: one `: comment` line per comment, `event:`, `retry:`, `id:`, one
 //! `data:` line per line of the payload, then a blank line, the order oRPC 1.x uses. Payloads are
 //! JSON written straight into the encoder's buffer; with the [`Envelope::Rpc`](crate::Envelope)
-//! envelope they are wrapped as `{"json":..}` for oRPC's RPC protocol.
+//! envelope they are wrapped as `{"json":..}` for oRPC's RPC protocol. With
+//! [`Envelope::RpcV2`](crate::Envelope::RpcV2) the return value is `event: close` instead of
+//! `event: done` (a unit return has no `data` line), and errors are oRPC 2's error object.
 //!
 //! Guarantees:
 //! - A frame is written whole or not at all: if its payload fails to serialize, the buffer is
@@ -168,12 +170,34 @@ impl Encoder {
         self.payload(start, data, false)
     }
 
-    /// An `event: done` frame carrying the return value.
+    /// An `event: done` frame carrying the return value; oRPC 2's `event: close`.
+    ///
+    /// ```
+    /// use orpc_protocol::{sse::Encoder, Envelope};
+    ///
+    /// let mut v1 = Encoder::new(Envelope::Rpc);
+    /// v1.done(&"ok").unwrap();
+    /// v1.done(&()).unwrap();
+    /// assert_eq!(&v1.take()[..], &b"event: done\ndata: {\"json\":\"ok\"}\n\nevent: done\ndata: {}\n\n"[..]);
+    /// let mut v2 = Encoder::new(Envelope::RpcV2);
+    /// v2.done(&"ok").unwrap();
+    /// v2.done(&()).unwrap();
+    /// assert_eq!(&v2.take()[..], &b"event: close\ndata: {\"json\":\"ok\"}\n\nevent: close\n\n"[..]);
+    /// ```
     pub fn done<R: Serialize + 'static>(&mut self, value: &R) -> Result<(), EncodeError> {
         self.reserve_first();
         let start = self.buf.len();
-        self.buf.put_slice(b"event: done\n");
-        self.payload(start, value, TypeId::of::<R>() == TypeId::of::<()>())
+        let unit = TypeId::of::<R>() == TypeId::of::<()>();
+        if self.envelope == Envelope::RpcV2 {
+            self.buf.put_slice(b"event: close\n");
+            if unit {
+                self.buf.put_u8(b'\n');
+                return Ok(());
+            }
+        } else {
+            self.buf.put_slice(b"event: done\n");
+        }
+        self.payload(start, value, unit)
     }
 
     /// An `event: error` frame carrying the error object.
@@ -182,7 +206,10 @@ impl Encoder {
         let start = self.buf.len();
         self.buf.put_slice(b"event: error\n");
         let safe_integers = std::mem::replace(&mut self.safe_integers, false);
-        let written = self.payload(start, error, false);
+        let written = match self.envelope {
+            Envelope::RpcV2 => self.payload(start, &crate::v2::ErrorObject(error), false),
+            Envelope::Rpc | Envelope::Plain => self.payload(start, error, false),
+        };
         self.safe_integers = safe_integers;
         written
     }
@@ -197,16 +224,16 @@ impl Encoder {
         self.buf.put_slice(b"data: ");
         let data_start = self.buf.len();
         let written = match (self.envelope, unit) {
-            (Envelope::Rpc, true) => {
-                self.buf.put_slice(b"{}");
-                Ok(())
-            }
             (Envelope::Plain, true) => {
                 self.buf.put_slice(b"null");
                 Ok(())
             }
-            (Envelope::Rpc, false) => crate::meta::write_rpc(&mut self.buf, value),
+            (_, true) => {
+                self.buf.put_slice(b"{}");
+                Ok(())
+            }
             (Envelope::Plain, false) => serde_json::to_writer((&mut self.buf).writer(), value),
+            (envelope, false) => crate::meta::write_rpc(&mut self.buf, value, envelope.tags()),
         };
         if let Err(error) = written {
             self.buf.truncate(start);
@@ -215,7 +242,7 @@ impl Encoder {
         if self.safe_integers && !unit {
             // The RPC envelope's `{"json":` is skipped, so that paths start in the payload.
             let json_start = match self.envelope {
-                Envelope::Rpc => data_start + b"{\"json\":".len(),
+                Envelope::Rpc | Envelope::RpcV2 => data_start + b"{\"json\":".len(),
                 Envelope::Plain => data_start,
             };
             if let Some(found) = crate::find_unsafe_integer(&self.buf[json_start..]) {
