@@ -4,6 +4,10 @@
 //!     cargo run --release --example conformance -- --addr 127.0.0.1:8787
 //!     cargo run --release --example conformance -- --tls-cert cert.pem --tls-key key.pem   # HTTPS, HTTP/2
 //!     cargo run --release --example conformance -- --emit-typescript contract.ts
+//!     cargo run --release --example conformance -- --emit-typescript-v2 contract.ts   # oRPC 2
+//!
+//! RPC is served under `/rpc` (oRPC 1.x) and `/v2/rpc` (oRPC 2, a beta), OpenAPI under `/api`,
+//! oRPC's WebSocket transport at `/ws`.
 //!
 //! The procedures live in `orpc-test-support/src/conformance.rs`, a library, so that the tests
 //! serve the very same ones in-process.
@@ -23,6 +27,9 @@ async fn main() -> std::io::Result<()> {
         conformance::Command::Serve(addr, tls) => conformance::serve(addr, tls).await,
         conformance::Command::EmitTypeScript(path) => {
             std::fs::write(path, conformance::router().typescript())
+        }
+        conformance::Command::EmitTypeScriptV2(path) => {
+            std::fs::write(path, conformance::router().typescript_v2())
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::sse::Envelope;
 
 /// Decodes a request body and a query string as the transport does; must never panic.
 pub fn request_input(bytes: &[u8]) {
-    for envelope in [Envelope::Rpc, Envelope::Plain] {
+    for envelope in [Envelope::Rpc, Envelope::RpcV2, Envelope::Plain] {
         let _ = crate::input::decode_body(bytes, envelope);
     }
     if let Ok(query) = std::str::from_utf8(bytes) {

@@ -319,8 +319,9 @@ pub fn router() -> Router {
         .procedure(stats)
 }
 
-/// Mounts the conformance procedures as the example does: RPC under `/rpc`, OpenAPI under
-/// `/api`, oRPC's WebSocket transport at `/ws`, with the handlers' counters (`streams`) and the router (for `stats`) as app data.
+/// Mounts the conformance procedures as the example does: RPC under `/rpc`, oRPC 2's RPC under
+/// `/v2/rpc`, OpenAPI under `/api`, oRPC's WebSocket transport at `/ws`, with the handlers'
+/// counters (`streams`) and the router (for `stats`) as app data.
 pub fn configure(router: &Router, streams: Stats) -> impl Fn(&mut web::ServiceConfig) + Clone {
     let shared = web::Data::new(router.clone());
     let router = router.clone();
@@ -328,6 +329,7 @@ pub fn configure(router: &Router, streams: Stats) -> impl Fn(&mut web::ServiceCo
         cfg.app_data(streams.clone())
             .app_data(shared.clone())
             .service(web::scope("/rpc").configure(router.rpc()))
+            .service(web::scope("/v2/rpc").configure(router.rpc_v2()))
             .service(router.openapi_scope("/api"))
             .route("/ws", router.websocket());
     }
@@ -340,8 +342,12 @@ pub async fn serve(addr: String, tls: Option<Tls>) -> std::io::Result<()> {
     let router = router();
     let streams = web::Data::new(Streams::default());
     let shared = web::Data::new(router.clone());
+    let v2 = router.clone();
+    // `serve` mounts `/rpc`, `/api` and `/ws`; oRPC 2's RPC is added beside them.
     let configure = move |cfg: &mut web::ServiceConfig| {
-        cfg.app_data(streams.clone()).app_data(shared.clone());
+        cfg.app_data(streams.clone())
+            .app_data(shared.clone())
+            .service(web::scope("/v2/rpc").configure(v2.rpc_v2()));
     };
     match tls {
         None => http::serve_with(router, addr, configure).await,
@@ -367,10 +373,12 @@ pub enum Command {
     Serve(String, Option<Tls>),
     /// Write the TypeScript contract to this path and exit (`--emit-typescript PATH`).
     EmitTypeScript(String),
+    /// Write the contract for oRPC 2 to this path and exit (`--emit-typescript-v2 PATH`).
+    EmitTypeScriptV2(String),
 }
 
 /// Reads the command line: `[--addr HOST:PORT] [--tls-cert CERT.pem --tls-key KEY.pem]
-/// [--emit-typescript PATH]`.
+/// [--emit-typescript PATH | --emit-typescript-v2 PATH]`.
 pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut args = args.into_iter();
     let mut addr = "127.0.0.1:8787".to_owned();
@@ -384,17 +392,22 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
                     .ok_or("--addr needs a value, e.g. --addr 127.0.0.1:8787")?
             }
             "--emit-typescript" => {
-                emit =
-                    Some(args.next().ok_or(
-                        "--emit-typescript needs a path, e.g. --emit-typescript contract.ts",
-                    )?)
+                emit = Some(Command::EmitTypeScript(args.next().ok_or(
+                    "--emit-typescript needs a path, e.g. --emit-typescript contract.ts",
+                )?))
+            }
+            "--emit-typescript-v2" => {
+                emit = Some(Command::EmitTypeScriptV2(args.next().ok_or(
+                    "--emit-typescript-v2 needs a path, e.g. --emit-typescript-v2 contract.ts",
+                )?))
             }
             "--tls-cert" => cert = Some(args.next().ok_or("--tls-cert needs a PEM file")?),
             "--tls-key" => key = Some(args.next().ok_or("--tls-key needs a PEM file")?),
             other => {
                 return Err(format!(
                     "unknown argument {other:?}; usage: conformance [--addr HOST:PORT] \
-                     [--tls-cert CERT.pem --tls-key KEY.pem] [--emit-typescript PATH]"
+                     [--tls-cert CERT.pem --tls-key KEY.pem] \
+                     [--emit-typescript PATH | --emit-typescript-v2 PATH]"
                 ))
             }
         }
@@ -404,7 +417,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
         (None, None) => None,
         _ => return Err("--tls-cert and --tls-key go together".to_owned()),
     };
-    Ok(emit.map_or(Command::Serve(addr, tls), Command::EmitTypeScript))
+    Ok(emit.unwrap_or(Command::Serve(addr, tls)))
 }
 
 /// The initial comment every stream opens with (the library's default).

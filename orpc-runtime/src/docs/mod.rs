@@ -6,7 +6,7 @@ mod openapi;
 mod typescript;
 
 pub(crate) use openapi::{document, ApiInfo};
-pub(crate) use typescript::contract;
+pub(crate) use typescript::{contract, Flavour};
 
 /// The API reference page: one self-contained HTML file that reads `openapi.json` beside it.
 pub(crate) const REFERENCE_PAGE: &str = include_str!("reference.html");

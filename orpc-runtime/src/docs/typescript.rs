@@ -6,6 +6,10 @@
 //! and its output, `eventIterator(event, done)` for an event iterator. A `/` in a procedure's
 //! name nests objects. Nothing is typed `any`: a schema that allows anything is `unknown`.
 //! `BigInt` and `Date` fields are `bigint` and `Date`, as oRPC's RPC serializer delivers them.
+//!
+//! For oRPC 2 ([`Flavour::V2`], `@orpc/contract` 2.0.0-beta.16) the same types are written with
+//! its builder: no `oc.route` (oRPC 2 keeps HTTP routes out of the contract), declared errors
+//! without `status`, and `asyncIteratorObject(event, done)` for an event iterator.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -15,8 +19,20 @@ use serde_json::{Map, Value};
 
 use crate::Route;
 
+/// Which `@orpc/contract` the module is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavour {
+    /// oRPC 1.x.
+    V1,
+    /// oRPC 2 (a beta).
+    V2,
+}
+
 /// The contract of `routes` as a TypeScript module.
-pub(crate) fn contract<'a>(routes: impl IntoIterator<Item = &'a Route>) -> String {
+pub(crate) fn contract<'a>(
+    routes: impl IntoIterator<Item = &'a Route>,
+    flavour: Flavour,
+) -> String {
     let mut settings = SchemaSettings::draft2020_12();
     settings.definitions_path = "/$defs".into();
     settings.meta_schema = None;
@@ -34,20 +50,26 @@ pub(crate) fn contract<'a>(routes: impl IntoIterator<Item = &'a Route>) -> Strin
             out.push_str(param.name);
             out.push('}');
         });
-        let mut entry = format!(
-            "oc.route({{ method: {}, path: {} }})",
-            quote(method),
-            quote(&path)
-        );
+        let mut entry = match flavour {
+            Flavour::V1 => format!(
+                "oc.route({{ method: {}, path: {} }})",
+                quote(method),
+                quote(&path)
+            ),
+            Flavour::V2 => "oc".to_owned(),
+        };
         if !route.errors.is_empty() {
             let declared: Vec<String> = route
                 .errors
                 .iter()
                 .map(|error| {
+                    let status = match flavour {
+                        Flavour::V1 => format!("status: {}, ", error.status()),
+                        Flavour::V2 => String::new(),
+                    };
                     let mut item = format!(
-                        "{}: {{ status: {}, message: {}",
+                        "{}: {{ {status}message: {}",
                         key_of(error.code),
-                        error.status(),
                         quote(error.message())
                     );
                     if let Some(data) = error.data {
@@ -77,9 +99,13 @@ pub(crate) fn contract<'a>(routes: impl IntoIterator<Item = &'a Route>) -> Strin
                 } else {
                     ts(&done, 1)
                 };
+                let iterator = match flavour {
+                    Flavour::V1 => "eventIterator",
+                    Flavour::V2 => "asyncIteratorObject",
+                };
                 let _ = write!(
                     entry,
-                    ".output(eventIterator(type<{}>(), type<{done}>()))",
+                    ".output({iterator}(type<{}>(), type<{done}>()))",
                     ts(&output, 1)
                 );
             }
@@ -87,10 +113,17 @@ pub(crate) fn contract<'a>(routes: impl IntoIterator<Item = &'a Route>) -> Strin
         tree.insert(route.name.split('/'), entry);
     }
 
-    let mut out = String::from(
-        "// The oRPC contract of an orpc-rs router, generated from its schemas. Do not edit: \
-         generate it again.\n\nimport { eventIterator, oc, type } from '@orpc/contract'\n",
-    );
+    let mut out = String::from(match flavour {
+        Flavour::V1 => {
+            "// The oRPC contract of an orpc-rs router, generated from its schemas. Do not edit: \
+             generate it again.\n\nimport { eventIterator, oc, type } from '@orpc/contract'\n"
+        }
+        Flavour::V2 => {
+            "// The oRPC 2 contract of an orpc-rs router, generated from its schemas. Do not \
+             edit: generate it again.\n\nimport { asyncIteratorObject, oc, type } from \
+             '@orpc/contract'\n"
+        }
+    });
     for (name, schema) in generator.take_definitions(true) {
         out.push('\n');
         if let Some(description) = schema.get("description").and_then(Value::as_str) {

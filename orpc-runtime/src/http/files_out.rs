@@ -7,6 +7,8 @@
 //! - OpenAPI: a file returned alone is the raw body, with its `content-type` and a
 //!   `content-disposition` naming it, as `OpenAPILink` and browsers read it. Files inside a larger
 //!   output are not sent over OpenAPI: that is an error.
+//! - oRPC 2's RPC: a file returned alone is the raw body as over OpenAPI, marked with the header
+//!   `standard-server: file`; files inside a larger output are the form, as with 1.x.
 //!
 //! A file on disk is streamed from it; nothing is read whole into memory.
 
@@ -29,17 +31,23 @@ pub(crate) fn file_response(
     envelope: Envelope,
 ) -> Result<HttpResponse, ORPCError> {
     match envelope {
-        Envelope::Rpc => rpc_form(output),
-        Envelope::Plain => raw_file(output),
+        Envelope::Rpc => rpc_form(output, envelope),
+        Envelope::RpcV2 if !alone(&output) => rpc_form(output, envelope),
+        Envelope::RpcV2 | Envelope::Plain => raw_file(output, envelope),
     }
 }
 
-fn raw_file(output: PlainOutput) -> Result<HttpResponse, ORPCError> {
-    let alone = output.files.len() == 1
+/// Whether the output is one file and nothing else.
+fn alone(output: &PlainOutput) -> bool {
+    output.files.len() == 1
         && serde_json::from_slice::<String>(&output.json)
             .ok()
             .and_then(|text| placeholder_index(&text))
-            == Some(0);
+            == Some(0)
+}
+
+fn raw_file(output: PlainOutput, envelope: Envelope) -> Result<HttpResponse, ORPCError> {
+    let alone = alone(&output);
     let Some(file) = output.files.into_iter().next().filter(|_| alone) else {
         tracing::error!(
             "an OpenAPI answer holds files inside other data; only a file alone is sent"
@@ -48,6 +56,10 @@ fn raw_file(output: PlainOutput) -> Result<HttpResponse, ORPCError> {
             .with_message("Over OpenAPI a procedure can return a file only as its whole output"));
     };
     let mut response = HttpResponse::Ok();
+    if envelope == Envelope::RpcV2 {
+        // How oRPC 2's client knows the body is a file whatever its media type.
+        response.insert_header(("standard-server", "file"));
+    }
     response.content_type(file.content_type()).insert_header((
         header::CONTENT_DISPOSITION,
         content_disposition(file.name()),
@@ -55,7 +67,7 @@ fn raw_file(output: PlainOutput) -> Result<HttpResponse, ORPCError> {
     Ok(response.no_chunking(file.len()).streaming(file.chunks()))
 }
 
-fn rpc_form(output: PlainOutput) -> Result<HttpResponse, ORPCError> {
+fn rpc_form(output: PlainOutput, envelope: Envelope) -> Result<HttpResponse, ORPCError> {
     let mut json: Value = serde_json::from_slice(&output.json).map_err(|error| {
         tracing::error!(%error, "a serialized output does not read back");
         ORPCError::internal()
@@ -66,12 +78,10 @@ fn rpc_form(output: PlainOutput) -> Result<HttpResponse, ORPCError> {
         tracing::error!("an output's file placeholders do not match its files");
         return Err(ORPCError::internal());
     }
-    let mut data = br#"{"json":"#.to_vec();
-    serde_json::to_writer(&mut data, &json).expect("JSON writes to a Vec");
-    if let Some(meta) = &output.meta {
-        data.extend_from_slice(br#","meta":"#);
-        data.extend_from_slice(meta);
-    }
+    let json = serde_json::to_vec(&json).expect("JSON writes to a Vec");
+    // `{"json", "meta"}` as the envelope writes it, then `maps` before its closing brace.
+    let mut data = envelope.wrap_with_meta(json, output.meta).to_vec();
+    data.pop();
     data.extend_from_slice(br#","maps":"#);
     serde_json::to_writer(&mut data, &maps).expect("JSON writes to a Vec");
     data.push(b'}');

@@ -87,7 +87,7 @@ pub(crate) async fn read_form(
             .and_then(|disposition| disposition.get_filename())
             .map(unescape_file_name);
         let is_file = match envelope {
-            Envelope::Rpc => name != "data",
+            Envelope::Rpc | Envelope::RpcV2 => name != "data",
             Envelope::Plain => file_name.is_some(),
         };
         if is_file {
@@ -96,7 +96,7 @@ pub(crate) async fn read_form(
         } else {
             let bytes = reader.text(&mut field).await?;
             match envelope {
-                Envelope::Rpc => data = Some(bytes),
+                Envelope::Rpc | Envelope::RpcV2 => data = Some(bytes),
                 Envelope::Plain => {
                     let value = std::str::from_utf8(&bytes).map_err(|_| {
                         ORPCError::bad_request(format!("The form field {name:?} is not UTF-8 text"))
@@ -112,7 +112,7 @@ pub(crate) async fn read_form(
         }
     }
     let form = match envelope {
-        Envelope::Rpc => rpc_form(data, files)?,
+        Envelope::Rpc | Envelope::RpcV2 => rpc_form(data, files, envelope)?,
         Envelope::Plain => Form {
             fields: FormFields::Query(text),
             files: files
@@ -125,7 +125,11 @@ pub(crate) async fn read_form(
 }
 
 /// The RPC form's input: the `data` part's JSON, and each file at its path in `maps`.
-fn rpc_form(data: Option<Bytes>, files: Vec<(String, File)>) -> Result<Form, ORPCError> {
+fn rpc_form(
+    data: Option<Bytes>,
+    files: Vec<(String, File)>,
+    envelope: Envelope,
+) -> Result<Form, ORPCError> {
     #[derive(Deserialize)]
     struct Maps {
         #[serde(default)]
@@ -134,7 +138,7 @@ fn rpc_form(data: Option<Bytes>, files: Vec<(String, File)>) -> Result<Form, ORP
     let data = data.ok_or_else(|| {
         ORPCError::bad_request(r#"The RPC form has no "data" part with the input's JSON"#)
     })?;
-    let json = crate::input::decode_json(&data, Envelope::Rpc)?;
+    let json = crate::input::decode_json(&data, envelope)?;
     let Maps { maps } = serde_json::from_slice(&data)
         .map_err(|e| ORPCError::bad_request(format!("The RPC form's maps do not read: {e}")))?;
     let mut by_index: Vec<Option<File>> = Vec::new();

@@ -23,7 +23,7 @@ pub(crate) fn error_response(error: &ORPCError, envelope: Envelope) -> HttpRespo
     match envelope {
         // `ORPCError` is an actix-web error whose response is exactly this.
         Envelope::Plain => error.error_response(),
-        Envelope::Rpc => HttpResponse::build(error.status_code())
+        Envelope::Rpc | Envelope::RpcV2 => HttpResponse::build(error.status_code())
             .content_type("application/json")
             .body(error_body(error, envelope)),
     }
@@ -31,7 +31,5 @@ pub(crate) fn error_response(error: &ORPCError, envelope: Envelope) -> HttpRespo
 
 /// The error object in `envelope`, as the body of an error answer.
 pub(crate) fn error_body(error: &ORPCError, envelope: Envelope) -> Bytes {
-    // Serialized straight from the struct, to keep oRPC's field order.
-    let json = serde_json::to_vec(error).expect("the error object always serializes");
-    envelope.wrap(json)
+    envelope.write_error(error)
 }

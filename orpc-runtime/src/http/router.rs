@@ -16,9 +16,9 @@ use super::response::SseSettings;
 use super::rpc;
 use super::served::Served;
 use super::websocket::{self, WebSocketConfig};
-use crate::docs::{contract, document, ApiInfo};
+use crate::docs::{contract, document, ApiInfo, Flavour};
 use crate::serving::{RouteError, StreamStats};
-use crate::sse::KeepAlive;
+use crate::sse::{Envelope, KeepAlive};
 use crate::{Procedure, Route};
 
 /// Procedures by name, with the settings they are served with.
@@ -278,7 +278,35 @@ impl Router {
     /// ));
     /// ```
     pub fn typescript(&self) -> String {
-        contract(self.routes())
+        contract(self.routes(), Flavour::V1)
+    }
+
+    /// The router's contract for oRPC 2 (`@orpc/contract` 2.0.0-beta.16, a beta), for clients of
+    /// [`Router::rpc_v2`]: the same types as [`Router::typescript`], written with oRPC 2's
+    /// builder: no `oc.route` (oRPC 2 keeps HTTP routes out of the contract), declared errors
+    /// without `status`, `asyncIteratorObject(event, done)` for an event iterator. A client is
+    /// typed with `createORPCClient<RouterContractClient<typeof contract>>(link)`.
+    ///
+    /// ```
+    /// use orpc_runtime::http::Router;
+    /// use orpc_runtime::{procedure, yield_};
+    ///
+    /// #[procedure(output = event_iterator(u32, String))]
+    /// async fn count(input: u32) -> String {
+    ///     for i in 0..input {
+    ///         yield_!(i);
+    ///     }
+    ///     "done!".into()
+    /// }
+    ///
+    /// let module = Router::new().procedure(count).typescript_v2();
+    /// assert!(module.contains("import { asyncIteratorObject, oc, type } from '@orpc/contract'"));
+    /// assert!(module.contains(
+    ///     "count: oc.input(type<number>()).output(asyncIteratorObject(type<number>(), type<string>()))"
+    /// ));
+    /// ```
+    pub fn typescript_v2(&self) -> String {
+        contract(self.routes(), Flavour::V2)
     }
 
     /// The registered routes.
@@ -360,7 +388,44 @@ impl Router {
 
     /// Mounts the RPC protocol: `cfg` is usually a scope such as `web::scope("/rpc")`.
     pub fn rpc(&self) -> impl FnOnce(&mut web::ServiceConfig) {
-        rpc::mount(self.mount())
+        rpc::mount(self.mount(), Envelope::Rpc)
+    }
+
+    /// Mounts oRPC 2's RPC protocol, for `RPCLink` of `@orpc/client` 2 (tested with
+    /// 2.0.0-beta.16; oRPC 2 is a beta): the same procedures as [`Router::rpc`], in oRPC 2's
+    /// format ([`Envelope::RpcV2`]). Mounted beside `rpc()`, one server serves 1.x and 2.x
+    /// clients during a migration, which one oRPC server cannot. oRPC 2's batches and its
+    /// WebSocket protocol are not served.
+    ///
+    /// ```
+    /// use actix_web::{test, web, App};
+    /// use orpc_runtime::http::Router;
+    /// use orpc_runtime::ORPCError;
+    ///
+    /// #[orpc_runtime::procedure]
+    /// async fn tired(_: ()) -> Result<u8, ORPCError> {
+    ///     Err(ORPCError::new("TOO_MANY_REQUESTS"))
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let router = Router::new().procedure(tired);
+    /// let app = App::new()
+    ///     .service(web::scope("/rpc").configure(router.rpc()))
+    ///     .service(web::scope("/v2/rpc").configure(router.rpc_v2()));
+    /// let app = test::init_service(app).await;
+    ///
+    /// let call = |path| test::TestRequest::post().uri(path).to_request();
+    /// let v1: serde_json::Value = test::call_and_read_body_json(&app, call("/rpc/tired")).await;
+    /// let v2: serde_json::Value = test::call_and_read_body_json(&app, call("/v2/rpc/tired")).await;
+    /// assert_eq!(v1["json"]["status"], 429);
+    /// assert_eq!(v2["json"], serde_json::json!({
+    ///     "defined": false, "inferable": false,
+    ///     "code": "TOO_MANY_REQUESTS", "message": "Too Many Requests",
+    /// }));
+    /// # });
+    /// ```
+    pub fn rpc_v2(&self) -> impl FnOnce(&mut web::ServiceConfig) {
+        rpc::mount(self.mount(), Envelope::RpcV2)
     }
 
     /// Mounts the OpenAPI protocol's routes, and the API's OpenAPI document at
