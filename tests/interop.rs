@@ -24,6 +24,10 @@
 //!
 //! Run it with `cargo test --test interop`, or the JS side alone with
 //! `npm ci && cd tests/interop && CONFORMANCE_BIN=../../target/debug/examples/conformance npm test`.
+//!
+//! A second test does the same for oRPC 2 (a beta) in `tests/interop-v2/`: its `RPCLink`
+//! (`@orpc/client` 2.0.0-beta.16) against the server's `/v2/rpc` and, for the same checks,
+//! against oRPC 2's own server; a client typed by the oRPC 2 contract (`--emit-typescript-v2`).
 
 use std::path::Path;
 use std::process::Command;
@@ -38,38 +42,48 @@ const NODE_TEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[test]
 fn official_js_clients_interop_with_the_conformance_server() {
-    if !tools::available(
-        "interop tests with oRPC's TypeScript clients",
-        tools::node(),
-        tools::NODE_HOW,
-    ) {
-        return;
-    }
-    let bin = example_binary("conformance");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("interop");
-    npm_ci();
     // A fresh self-signed pair for the HTTPS tests (HTTP/2), named in TLS_CERT and TLS_KEY.
     let tls_dir = std::env::temp_dir().join(format!("orpc-interop-tls-{}", std::process::id()));
     std::fs::create_dir_all(&tls_dir).unwrap();
     let (cert, key) = SelfSigned::new().write_to(&tls_dir);
+    run_suite(
+        "interop tests with oRPC's TypeScript clients",
+        "interop",
+        &[("TLS_CERT", &cert), ("TLS_KEY", &key)],
+    );
+    let _ = std::fs::remove_dir_all(&tls_dir);
+}
 
+#[test]
+fn orpc_2_clients_interop_with_v2_rpc() {
+    run_suite(
+        "interop tests with oRPC 2's TypeScript client",
+        "interop-v2",
+        &[],
+    );
+}
+
+/// Runs `node --test` in `tests/{dir}` against the conformance binary, with `env`, unless Node.js
+/// is missing (then the group is skipped, or fails under CI); fails with the runner's whole output
+/// unless every test passes, and otherwise echoes its summary (`# tests N`, `# pass N`, ...).
+fn run_suite(group: &str, dir: &str, env: &[(&str, &Path)]) {
+    if !tools::available(group, tools::node(), tools::NODE_HOW) {
+        return;
+    }
+    let bin = example_binary("conformance");
+    npm_ci();
     let mut cmd = Command::new("node");
     cmd.arg("--test")
-        .current_dir(&dir)
+        .current_dir(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests")
+                .join(dir),
+        )
         .env("CONFORMANCE_BIN", &bin)
-        .env("TLS_CERT", &cert)
-        .env("TLS_KEY", &key);
-    let out = run_with_timeout(cmd, "`node --test` in tests/interop", NODE_TEST_TIMEOUT);
-    let _ = std::fs::remove_dir_all(&tls_dir);
-    assert!(
-        out.success(),
-        "{}",
-        out.describe("`node --test` in tests/interop")
-    );
-
-    // Echo the runner's summary (`# tests N`, `# pass N`, ...) so it shows with --nocapture.
+        .envs(env.iter().copied());
+    let what = format!("`node --test` in tests/{dir}");
+    let out = run_with_timeout(cmd, &what, NODE_TEST_TIMEOUT);
+    assert!(out.success(), "{}", out.describe(&what));
     let summary = |l: &&str| l.starts_with("# ") && !l.starts_with("# Subtest");
     for line in out.stdout.lines().filter(summary) {
         println!("{line}");

@@ -155,3 +155,29 @@ fn every_serde_representation_has_its_typescript_type() {
         "nothing is `any`:\n{module}"
     );
 }
+
+/// The oRPC 2 flavour: the same types, written with oRPC 2's builder. The routes, statuses and
+/// `eventIterator` of 1.x are gone; every type alias is the same as in the 1.x module.
+#[test]
+fn the_orpc_2_contract_has_the_same_types_in_orpc_2_words() {
+    let router = Router::new()
+        .procedure(save)
+        .procedure(all_shapes)
+        .procedure(count_shapes)
+        .procedure(ticks);
+    let (v1, v2) = (router.typescript(), router.typescript_v2());
+    assert!(v2.contains("import { asyncIteratorObject, oc, type } from '@orpc/contract'"));
+    for gone in ["oc.route", "status:", "eventIterator"] {
+        assert!(!v2.contains(gone), "{gone} in:\n{v2}");
+    }
+    assert!(
+        v2.contains("ticks: oc.input(type<Room>()).output(asyncIteratorObject(type<number>(), type<void>()))"),
+        "{v2}"
+    );
+    let aliases = |module: &str| -> String {
+        let start = module.find("\nexport type").unwrap();
+        let end = module.find("\nexport const contract").unwrap();
+        module[start..end].to_owned()
+    };
+    assert_eq!(aliases(&v1), aliases(&v2));
+}
