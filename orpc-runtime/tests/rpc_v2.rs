@@ -137,6 +137,13 @@ async fn report() -> File {
 #[procedure]
 async fn nothing() {}
 
+/// A file taken alone: its name, type and text.
+#[procedure]
+async fn describe(input: File) -> Value {
+    let text = String::from_utf8(input.bytes().await.unwrap().to_vec()).unwrap();
+    json!([input.name(), input.content_type(), text])
+}
+
 /// Always the same error, after one event.
 #[procedure(output = event_iterator(u8))]
 async fn late() -> Result<(), ORPCError> {
@@ -149,6 +156,7 @@ fn serve() -> TestServer {
         .procedure(export)
         .procedure(report)
         .procedure(nothing)
+        .procedure(describe)
         .procedure(late);
     TestServer::with(
         move |cfg: &mut web::ServiceConfig| {
@@ -194,6 +202,40 @@ async fn files_go_out_as_orpc_2_reads_them() {
         v1.contains(r#""meta":[[0,"id"]],"maps":[["file"]]"#),
         "{v1}"
     );
+}
+
+/// oRPC 2's `RPCLink` sends a `File` input alone as the raw body, as its `toFetchBody` writes it.
+#[tokio::test]
+async fn a_file_alone_comes_in_as_the_raw_body() {
+    let server = serve();
+    let send = |path: &str, bytes: Vec<u8>| {
+        client()
+            .post(server.url(path))
+            .header("standard-server", "file")
+            .header("content-type", "text/plain")
+            .header(
+                "content-disposition",
+                "inline; filename=\"a b.txt\"; filename*=utf-8''a%20b.txt",
+            )
+            .body(bytes)
+            .send()
+    };
+    let described = send("/v2/rpc/describe", b"hello".to_vec()).await.unwrap();
+    assert_eq!(described.status(), 200);
+    assert_eq!(
+        described.json::<Value>().await.unwrap(),
+        json!({ "json": ["a b.txt", "text/plain", "hello"] })
+    );
+    // Over the file limit (10 MiB by default): 413, and the server keeps serving.
+    let large = send("/v2/rpc/describe", vec![b'x'; 10 * 1024 * 1024 + 1])
+        .await
+        .unwrap();
+    assert_eq!(large.status(), 413);
+    // 1.x has no such request: its body must be the JSON envelope.
+    let v1 = send("/rpc/describe", b"hello".to_vec()).await.unwrap();
+    assert_eq!(v1.status(), 400);
+    let again = send("/v2/rpc/describe", b"again".to_vec()).await.unwrap();
+    assert_eq!(again.status(), 200);
 }
 
 #[tokio::test]

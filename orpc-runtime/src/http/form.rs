@@ -2,7 +2,8 @@
 //!
 //! - RPC (oRPC 1.x's `RPCLink`, for any input holding a `File` or `Blob`): a `data` part with
 //!   `{"json", "meta", "maps"}`, then one part per file named by its index in `maps`, whose entry
-//!   is the file's path in the input.
+//!   is the file's path in the input. oRPC 2 sends the same form, except for a file that is the
+//!   whole input: that is the raw body, marked `standard-server: file` ([`read_raw_file`]).
 //! - OpenAPI (`OpenAPILink`, or any HTML form): each part a field of the input, named in bracket
 //!   notation (`a[b]`); a part with a file name is a file, any other is text read as the input's
 //!   schema says, as a query string's is.
@@ -48,6 +49,52 @@ pub(crate) fn is_multipart(req: &HttpRequest) -> bool {
         })
 }
 
+/// Whether `req` carries a file alone as its body, as oRPC 2's client sends a `File` or `Blob`
+/// input: `standard-server: file`, the file's type as `content-type`, its name in
+/// `content-disposition`.
+pub(crate) fn is_raw_file(req: &HttpRequest) -> bool {
+    req.headers()
+        .get("standard-server")
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"file"))
+}
+
+/// Reads a file sent alone as the body ([`is_raw_file`]) into an input that is that file.
+pub(crate) async fn read_raw_file(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limits: Limits,
+) -> Result<RawInput, ORPCError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limits.files) {
+        return Err(too_large("files", limits.files));
+    }
+    let name = req
+        .headers()
+        .get(header::CONTENT_DISPOSITION)
+        .and_then(|value| header::ContentDisposition::from_raw(value).ok())
+        .and_then(|disposition| disposition.get_filename().map(unescape_file_name));
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned);
+    let mut reader = Reader {
+        limits,
+        text_used: 0,
+        files_used: 0,
+    };
+    let file = reader.file(&mut payload, name, content_type).await?;
+    Ok(RawInput::Form(Form {
+        fields: FormFields::Json(Value::Null),
+        files: vec![(Vec::new(), file)],
+    }))
+}
+
 /// Reads the form of `req` into an input.
 pub(crate) async fn read_form(
     req: &HttpRequest,
@@ -91,7 +138,8 @@ pub(crate) async fn read_form(
             Envelope::Plain => file_name.is_some(),
         };
         if is_file {
-            let file = reader.file(&mut field, file_name).await?;
+            let content_type = field.content_type().map(ToString::to_string);
+            let file = reader.file(&mut field, file_name, content_type).await?;
             files.push((name, file));
         } else {
             let bytes = reader.text(&mut field).await?;
@@ -255,18 +303,23 @@ impl Reader {
         Ok(bytes.freeze())
     }
 
-    /// A file, counted against the file limit: in memory while small, then in a temporary file.
-    async fn file(&mut self, field: &mut Field, name: Option<String>) -> Result<File, ORPCError> {
-        let content_type = field.content_type().map_or_else(
-            || "application/octet-stream".to_owned(),
-            ToString::to_string,
-        );
+    /// A file read from `body` (a form's part, or a whole request body), counted against the
+    /// file limit: in memory while small, then in a temporary file.
+    async fn file<E: std::fmt::Display>(
+        &mut self,
+        body: &mut (impl futures_util::Stream<Item = Result<Bytes, E>> + Unpin),
+        name: Option<String>,
+        content_type: Option<String>,
+    ) -> Result<File, ORPCError> {
+        let content_type = content_type.unwrap_or_else(|| "application/octet-stream".to_owned());
         let name = name.unwrap_or_else(|| "blob".to_owned());
         let mut memory = BytesMut::new();
         let mut disk: Option<(tokio::fs::File, tempfile::TempPath)> = None;
         let mut len = 0u64;
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(malformed)?;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|error| {
+                ORPCError::bad_request(format!("The upload could not be read: {error}"))
+            })?;
             self.files_used += chunk.len();
             if self.files_used > self.limits.files {
                 return Err(too_large("files", self.limits.files));

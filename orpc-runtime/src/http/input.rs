@@ -12,19 +12,23 @@ use crate::input::decode_body;
 use crate::sse::Envelope;
 use crate::{ORPCError, RawInput};
 
-/// Reads a call's input out of its body: JSON in `envelope`, or a multipart form with files.
+/// Reads a call's input out of its body: JSON in `envelope`, a multipart form with files, or
+/// (oRPC 2) a file alone.
 pub(crate) async fn read_input(
     req: &HttpRequest,
     payload: web::Payload,
     served: &Served,
     envelope: Envelope,
 ) -> Result<RawInput, ORPCError> {
+    let limits = Limits {
+        body: served.body_limit,
+        files: served.file_limit,
+    };
     if form::is_multipart(req) {
-        let limits = Limits {
-            body: served.body_limit,
-            files: served.file_limit,
-        };
         return form::read_form(req, payload, envelope, limits).await;
+    }
+    if envelope == Envelope::RpcV2 && form::is_raw_file(req) {
+        return form::read_raw_file(req, payload, limits).await;
     }
     let body = read_body(req, payload, served.body_limit).await?;
     decode_body(&body, envelope)
