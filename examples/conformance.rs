@@ -7,7 +7,7 @@
 //!     cargo run --release --example conformance -- --emit-typescript-v2 contract.ts   # oRPC 2
 //!
 //! RPC is served under `/rpc` (oRPC 1.x) and `/v2/rpc` (oRPC 2, a beta), OpenAPI under `/api`,
-//! oRPC's WebSocket transport at `/ws`.
+//! oRPC's WebSocket transport at `/ws`, its metrics in Prometheus' format at `/metrics`.
 //!
 //! The procedures live in `orpc-test-support/src/conformance.rs`, a library, so that the tests
 //! serve the very same ones in-process.

@@ -168,6 +168,11 @@ where
 }
 
 impl Route {
+    /// Whether it is an event iterator.
+    pub(crate) fn is_stream(&self) -> bool {
+        matches!(self.handler, Handler::Stream(_))
+    }
+
     fn new(name: &'static str, handler: Handler, schemas: Schemas) -> Self {
         Route {
             name,

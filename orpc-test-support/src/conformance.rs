@@ -301,7 +301,7 @@ async fn stats(router: web::Data<Router>) -> StatsOutput {
     }
 }
 
-/// Every conformance procedure.
+/// Every conformance procedure, recording its metrics for `/metrics`.
 pub fn router() -> Router {
     Router::new()
         .procedure(count)
@@ -317,6 +317,7 @@ pub fn router() -> Router {
         .procedure(upload)
         .procedure(download)
         .procedure(stats)
+        .prometheus()
 }
 
 /// Mounts the conformance procedures as the example does: RPC under `/rpc`, oRPC 2's RPC under
@@ -331,6 +332,7 @@ pub fn configure(router: &Router, streams: Stats) -> impl Fn(&mut web::ServiceCo
             .service(web::scope("/rpc").configure(router.rpc()))
             .service(web::scope("/v2/rpc").configure(router.rpc_v2()))
             .service(router.openapi_scope("/api"))
+            .route("/metrics", router.metrics())
             .route("/ws", router.websocket());
     }
 }

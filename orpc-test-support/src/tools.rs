@@ -102,6 +102,28 @@ pub fn curl_http2() -> Result<(), String> {
     }
 }
 
+/// How to get Prometheus and promtool.
+pub const PROMETHEUS_HOW: &str = "on Debian or Ubuntu: `apt-get install -y \
+                                  --no-install-recommends prometheus` (scripts/test does this \
+                                  when run as root)";
+
+/// Prometheus and its `promtool` on `PATH`.
+pub fn prometheus() -> Result<(), String> {
+    for program in ["prometheus", "promtool"] {
+        let found = Command::new(program)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !found {
+            return Err(format!("{program} is not on PATH"));
+        }
+    }
+    Ok(())
+}
+
 /// Chromium at [`CHROMIUM`].
 pub fn chromium() -> Result<(), String> {
     if Path::new(CHROMIUM).is_file() {

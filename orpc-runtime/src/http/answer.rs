@@ -10,7 +10,7 @@ use super::response::sse_response;
 use super::served::Served;
 use crate::input::PathParams;
 use crate::procedure::Route;
-use crate::serving::Call;
+use crate::serving::{Call, Transport};
 use crate::sse::Envelope;
 use crate::RawInput;
 
@@ -23,7 +23,7 @@ pub(crate) async fn answer(
     req: &HttpRequest,
     envelope: Envelope,
 ) -> HttpResponse {
-    let call = match served.core.call(route, input, params, req) {
+    let call = match served.core.call(route, input, params, req, Transport::Sse) {
         Ok(call) => call,
         Err(error) => return error_response(&error, envelope),
     };

@@ -35,7 +35,7 @@ use super::input::read_body;
 use super::reply::{error_body, error_response};
 use super::served::Served;
 use crate::input::{decode_body, PathParams};
-use crate::serving::{rpc_method_not_supported, Call};
+use crate::serving::{rpc_method_not_supported, Call, Transport};
 use crate::sse::Envelope;
 use crate::ORPCError;
 
@@ -203,7 +203,9 @@ async fn answer(
     if let Some(headers) = headers {
         req.extensions_mut().insert(headers);
     }
-    let started = served.core.call(&route, input, PathParams::new(), req);
+    let started = served
+        .core
+        .call(&route, input, PathParams::new(), req, Transport::Sse);
     req.extensions_mut().remove::<peer::Headers>();
     match started? {
         Call::Plain(running) => {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::reply::error_response;
 use super::response::{sse_response, SseBody, SseSettings};
 use super::Router;
-use crate::serving::OpenStream;
+use crate::serving::{OpenStream, Transport};
 use crate::sse::frames::{self, FrameSource};
 use crate::sse::{Envelope, KeepAlive};
 use crate::{Event, Frame};
@@ -164,7 +164,7 @@ impl Responder for EventStream {
                 .map_into_left_body();
         };
         let served = router.served();
-        match served.core.streams.reserve() {
+        match served.core.streams.reserve("event_stream", Transport::Sse) {
             Ok(reserved) => {
                 let stream = OpenStream::new(self.source, Some(reserved));
                 let settings = served.sse.clone();

@@ -9,7 +9,8 @@ use super::{run_until_signal, Router};
 
 /// Serves `router` on `addr` until SIGINT or SIGTERM: the RPC protocol under `/rpc`, the OpenAPI
 /// protocol under `/api`, and oRPC's WebSocket transport at `/ws` ([`Router::websocket`], which
-/// only pages of the same origin may open unless [`Router::websocket_config`] allows others).
+/// only pages of the same origin may open unless [`Router::websocket_config`] allows others);
+/// with feature `otel`, a router built with `Router::prometheus` has its metrics at `/metrics`.
 /// Prints `listening on http://ADDR` once listening.
 ///
 /// For HTTPS and HTTP/2, see `serve_tls` (feature `tls`). For more control (other prefixes,
@@ -102,11 +103,17 @@ where
     let served = router.clone();
     let request_timeout = router.request_timeout_value();
     let server = HttpServer::new(move || {
-        App::new()
+        let app = App::new()
             .configure(configure.clone())
             .service(web::scope("/rpc").configure(served.rpc()))
             .service(served.openapi_scope("/api"))
-            .route("/ws", served.websocket())
+            .route("/ws", served.websocket());
+        #[cfg(feature = "otel")]
+        let app = match served.served().prometheus {
+            Some(_) => app.route("/metrics", served.metrics()),
+            None => app,
+        };
+        app
     })
     .on_connect(super::watch_disconnects)
     .client_request_timeout(request_timeout)

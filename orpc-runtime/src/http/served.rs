@@ -43,6 +43,9 @@ pub(crate) struct Served {
     pub(crate) reference: bool,
     /// Whether a transport of this router was mounted on an app, for `serve_router`'s check.
     pub(crate) mounted: Arc<AtomicBool>,
+    /// The router's own Prometheus exporter, if it records into one.
+    #[cfg(feature = "otel")]
+    pub(crate) prometheus: Option<crate::serving::Prometheus>,
 }
 
 impl Default for Served {
@@ -58,6 +61,8 @@ impl Default for Served {
             info: ApiInfo::default(),
             reference: false,
             mounted: Arc::default(),
+            #[cfg(feature = "otel")]
+            prometheus: None,
         }
     }
 }

@@ -11,9 +11,9 @@
 //! 3. the transport awaits the answer, or opens the stream and polls its frames
 //!    ([`OpenStream`]) into its own encoding, and turns an error into its own error answer.
 //!
-//! The core owns the procedure table, the stream policy (limit, counters) and the router's
-//! lifecycle (shutdown, asynchronous cleanups); every handler is polled and dropped inside the
-//! router's cleanups. Transports depend on the core, never the other way round, and never on
+//! The core owns the procedure table, the stream policy (limit, counters, telemetry) and the
+//! router's lifecycle (shutdown, asynchronous cleanups); every handler is polled and dropped
+//! inside the router's cleanups. Transports depend on the core, never the other way round, and never on
 //! each other; the documents (OpenAPI, TypeScript) read the table without the core knowing them.
 
 mod lifecycle;
@@ -21,6 +21,7 @@ mod route_error;
 mod stats;
 mod streams;
 mod table;
+mod telemetry;
 
 use std::future::poll_fn;
 use std::sync::Arc;
@@ -31,6 +32,9 @@ pub use route_error::RouteError;
 pub use stats::StreamStats;
 pub(crate) use streams::{OpenStream, Reserved, StreamPolicy};
 pub(crate) use table::Procedures;
+pub(crate) use telemetry::Transport;
+#[cfg(feature = "otel")]
+pub(crate) use telemetry::{Prometheus, Telemetry, PROMETHEUS_CONTENT_TYPE};
 
 use crate::input::PathParams;
 use crate::procedure::{Handler, PlainFuture, Route, StartFuture};
@@ -68,8 +72,13 @@ impl Starting {
             reserved,
             mut start,
         } = self;
-        let source = poll_fn(|cx| reserved.enter(|| start.as_mut().poll(cx))).await?;
-        Ok(OpenStream::new(source, Some(reserved)))
+        match poll_fn(|cx| reserved.enter(|| start.as_mut().poll(cx))).await {
+            Ok(source) => Ok(OpenStream::new(source, Some(reserved))),
+            Err(error) => {
+                reserved.failed(&error);
+                Err(error)
+            }
+        }
     }
 }
 
@@ -81,24 +90,26 @@ impl Core {
             .ok_or_else(|| ORPCError::not_found(format!("No procedure named {name:?}")))
     }
 
-    /// Starts `route` on `input`, its path parameters `params`, with `req` for its extractors.
-    /// The handler's future is made now, while `req` is at hand; a stream past the router's
-    /// limit is refused here.
+    /// Starts `route` on `input`, its path parameters `params`, with `req` for its extractors;
+    /// a stream would go out on `transport`. The handler's future is made now, while `req` is at
+    /// hand; a stream past the router's limit is refused here.
     pub(crate) fn call(
         &self,
         route: &Route,
         input: RawInput,
         params: PathParams,
         req: &HttpRequest,
+        transport: Transport,
     ) -> Result<Call, ORPCError> {
         let cleanups = self.streams.lifecycle.cleanups();
         match &route.handler {
             Handler::Plain(handler) => {
                 let running = cleanups.enter(|| handler(input, params, req));
+                let running = self.streams.telemetry.plain_call(route.name, running);
                 Ok(Call::Plain(cleanups.scope(running)))
             }
             Handler::Stream(handler) => {
-                let reserved = self.streams.reserve()?;
+                let reserved = self.streams.reserve(route.name, transport)?;
                 let start = reserved.enter(|| handler(input, params, req, route.validate_events));
                 Ok(Call::Stream(Starting { reserved, start }))
             }

@@ -15,6 +15,10 @@
 //!    [`Cleanups`](crate::stream::cleanup::Cleanups), and only then counts the stream finished.
 //!    A stream dropped unfinished while the router is not shutting down counts as a disconnect:
 //!    its transport could no longer reach the client.
+//!
+//! Each step is also reported to the router's telemetry (`telemetry/`): a refused or failed
+//! start as a call with its error's code, the start, each poll's events, and the end with how
+//! it ended and how long its cleanup took.
 
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
@@ -23,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use super::lifecycle::Lifecycle;
 use super::stats::{Counters, StartedStream, StreamTicket};
+use super::telemetry::{Ending, StreamRecord, Telemetry, Transport};
 use crate::sse::frames::{FrameSource, Written};
 use crate::ORPCError;
 
@@ -30,25 +35,37 @@ use crate::ORPCError;
 const SLOW_POLL: Duration = Duration::from_millis(100);
 
 /// What a router gives each of its streams: a place under its limit, its counters, its
-/// lifecycle.
+/// lifecycle, its telemetry.
 #[derive(Clone, Default)]
 pub(crate) struct StreamPolicy {
     pub(crate) counters: Arc<Counters>,
     pub(crate) max_streams: Option<u64>,
     pub(crate) lifecycle: Lifecycle,
+    pub(crate) telemetry: Telemetry,
 }
 
 impl StreamPolicy {
-    /// A place for one more stream, before its handler starts; or the 503 error when the router
-    /// is at its limit.
-    pub(crate) fn reserve(&self) -> Result<Reserved, ORPCError> {
+    /// A place for one more stream of `procedure` on `transport`, before its handler starts; or
+    /// the 503 error when the router is at its limit.
+    pub(crate) fn reserve(
+        &self,
+        procedure: &'static str,
+        transport: Transport,
+    ) -> Result<Reserved, ORPCError> {
         match self.counters.reserve(self.max_streams) {
             Some(ticket) => Ok(Reserved {
                 ticket,
                 lifecycle: self.lifecycle.clone(),
+                telemetry: self.telemetry.clone(),
+                procedure,
+                transport,
             }),
-            None => Err(ORPCError::new("SERVICE_UNAVAILABLE")
-                .with_message("Too many open streams; retry later")),
+            None => {
+                let error = ORPCError::new("SERVICE_UNAVAILABLE")
+                    .with_message("Too many open streams; retry later");
+                self.telemetry.call_failed(procedure, &error.code);
+                Err(error)
+            }
         }
     }
 }
@@ -58,6 +75,9 @@ impl StreamPolicy {
 pub(crate) struct Reserved {
     ticket: StreamTicket,
     lifecycle: Lifecycle,
+    telemetry: Telemetry,
+    procedure: &'static str,
+    transport: Transport,
 }
 
 impl Reserved {
@@ -65,13 +85,25 @@ impl Reserved {
     pub(crate) fn enter<T>(&self, f: impl FnOnce() -> T) -> T {
         self.lifecycle.cleanups().enter(f)
     }
+
+    /// The stream did not start: `error` kept it from it. Gives the place back.
+    pub(crate) fn failed(self, error: &ORPCError) {
+        self.telemetry.call_failed(self.procedure, &error.code);
+    }
 }
 
 /// A running event iterator: its handler, and its place among its router's streams.
 pub(crate) struct OpenStream {
     // Dropped first: the handler's cleanup runs before the place counts the stream finished.
     source: Option<Pin<Box<dyn FrameSource>>>,
-    place: Option<(StartedStream, Lifecycle)>,
+    place: Option<Place>,
+}
+
+/// An open stream's place among its router's streams.
+struct Place {
+    started: StartedStream,
+    lifecycle: Lifecycle,
+    record: StreamRecord,
 }
 
 impl OpenStream {
@@ -79,7 +111,13 @@ impl OpenStream {
     pub(crate) fn new(source: Pin<Box<dyn FrameSource>>, reserved: Option<Reserved>) -> Self {
         OpenStream {
             source: Some(source),
-            place: reserved.map(|reserved| (reserved.ticket.start(), reserved.lifecycle)),
+            place: reserved.map(|reserved| Place {
+                started: reserved.ticket.start(),
+                record: reserved
+                    .telemetry
+                    .stream_started(reserved.procedure, reserved.transport),
+                lifecycle: reserved.lifecycle,
+            }),
         }
     }
 
@@ -90,7 +128,7 @@ impl OpenStream {
 
     /// The router's lifecycle, if the stream has a router.
     pub(crate) fn lifecycle(&self) -> Option<&Lifecycle> {
-        self.place.as_ref().map(|(_, lifecycle)| lifecycle)
+        self.place.as_ref().map(|place| &place.lifecycle)
     }
 
     /// Runs `poll` on the handler, inside its router's cleanups: one poll of the transport, in
@@ -102,7 +140,7 @@ impl OpenStream {
     ) -> Option<T> {
         let source = self.source.as_mut()?.as_mut();
         Some(match &self.place {
-            Some((_, lifecycle)) => lifecycle.cleanups().enter(|| poll(source)),
+            Some(place) => place.lifecycle.cleanups().enter(|| poll(source)),
             None => poll(source),
         })
     }
@@ -118,10 +156,11 @@ impl OpenStream {
                 "a handler poll blocked its worker thread; use async I/O or spawn_blocking"
             );
         }
-        if let Some((place, _)) = &self.place {
-            let counters = place.counters();
+        if let Some(place) = &mut self.place {
+            let counters = place.started.counters();
             if events > 0 {
                 counters.events.fetch_add(events, Ordering::Relaxed);
+                place.record.events(events);
             }
             let ended_badly = match last {
                 Some(Written::Error) => Some(&counters.errors),
@@ -132,8 +171,10 @@ impl OpenStream {
                 counter.fetch_add(1, Ordering::Relaxed);
             }
         }
-        if last.is_some() {
-            self.end();
+        match last {
+            Some(Written::Error | Written::Invalid) => self.end(Ending::Error),
+            Some(Written::Done | Written::Message) => self.end(Ending::Done),
+            None => {}
         }
     }
 
@@ -148,27 +189,37 @@ impl OpenStream {
     /// Ends the stream because its router shut down, without a last frame.
     pub(crate) fn shut_down(&mut self) {
         tracing::debug!("server shutting down; ending the stream");
-        self.end();
+        self.end(Ending::Shutdown);
     }
 
     /// Ends an unfinished stream: a disconnect, unless the router is shutting down.
     fn drop_unfinished(&mut self) {
-        if let (Some(_), Some((place, lifecycle))) = (&self.source, &self.place) {
-            if !lifecycle.is_shut_down() {
-                place.counters().disconnects.fetch_add(1, Ordering::Relaxed);
-            }
+        let how = match &self.place {
+            Some(place) if place.lifecycle.is_shut_down() => Ending::Shutdown,
+            _ => Ending::Disconnect,
+        };
+        if let (Some(_), Some(place), Ending::Disconnect) = (&self.source, &self.place, how) {
+            place
+                .started
+                .counters()
+                .disconnects
+                .fetch_add(1, Ordering::Relaxed);
         }
-        self.end();
+        self.end(how);
     }
 
-    /// Drops the handler inside its router's cleanups, then counts the stream finished.
-    fn end(&mut self) {
+    /// Drops the handler inside its router's cleanups, then counts the stream finished, ended
+    /// `how`. Once: a stream already ended has no place left to count.
+    fn end(&mut self, how: Ending) {
         let source = self.source.take();
-        match &self.place {
-            Some((_, lifecycle)) => lifecycle.cleanups().enter(|| drop(source)),
-            None => drop(source),
-        }
-        self.place = None;
+        let Some(place) = self.place.take() else {
+            drop(source);
+            return;
+        };
+        let dropping = Instant::now();
+        place.lifecycle.cleanups().enter(|| drop(source));
+        place.record.ended(how, dropping.elapsed());
+        drop(place.started);
     }
 }
 

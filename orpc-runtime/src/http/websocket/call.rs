@@ -26,7 +26,7 @@ use tracing::Instrument;
 use super::super::served::Served;
 use super::outbox::Outbox;
 use crate::input::{decode_body, PathParams};
-use crate::serving::{rpc_method_not_supported, Call as Started, OpenStream, Starting};
+use crate::serving::{rpc_method_not_supported, Call as Started, OpenStream, Starting, Transport};
 use crate::sse::frames::{Sink, Written};
 use crate::sse::Envelope;
 use crate::{ORPCError, RawInput};
@@ -64,7 +64,9 @@ pub(super) fn start(
     };
     // The handler's extractors run now, synchronously, and see the call's headers.
     req.extensions_mut().insert(request.headers);
-    let started = served.core.call(route, input, PathParams::new(), req);
+    let started = served
+        .core
+        .call(route, input, PathParams::new(), req, Transport::WebSocket);
     req.extensions_mut().remove::<peer::Headers>();
     match started {
         Err(error) => answer(error),
