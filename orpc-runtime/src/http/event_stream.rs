@@ -164,7 +164,9 @@ impl Responder for EventStream {
                 .map_into_left_body();
         };
         let served = router.served();
-        match served.core.streams.reserve("event_stream", Transport::Sse) {
+        let streams = &served.core.streams;
+        let trace = streams.telemetry.call("event_stream", Transport::Sse, req);
+        match streams.reserve("event_stream", Transport::Sse, trace) {
             Ok(reserved) => {
                 let stream = OpenStream::new(self.source, Some(reserved));
                 let settings = served.sse.clone();

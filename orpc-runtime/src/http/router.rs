@@ -21,6 +21,14 @@ use crate::serving::{RouteError, StreamStats};
 use crate::sse::{Envelope, KeepAlive};
 use crate::{Procedure, Route};
 
+/// The instrumentation scope of this crate's meters and tracers.
+#[cfg(feature = "otel")]
+fn scope() -> opentelemetry::InstrumentationScope {
+    opentelemetry::InstrumentationScope::builder("orpc-runtime")
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}
+
 /// Procedures by name, with the settings they are served with.
 ///
 /// ```
@@ -153,14 +161,50 @@ impl Router {
     #[cfg(feature = "otel")]
     #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
     pub fn meter_provider(mut self, provider: &impl opentelemetry::metrics::MeterProvider) -> Self {
-        let scope = opentelemetry::InstrumentationScope::builder("orpc-runtime")
-            .with_version(env!("CARGO_PKG_VERSION"))
-            .build();
-        let telemetry = crate::serving::Telemetry::new(&provider.meter_with_scope(scope));
+        let meter = provider.meter_with_scope(scope());
+        let streams = &mut self.served_mut().core.streams;
+        streams.telemetry = std::mem::take(&mut streams.telemetry).with_metrics(&meter);
         for route in self.routes() {
-            telemetry.register(route.name, route.is_stream());
+            self.served
+                .core
+                .streams
+                .telemetry
+                .register(route.name, route.is_stream());
         }
-        self.served_mut().core.streams.telemetry = telemetry;
+        self
+    }
+
+    /// Traces this router's calls through `provider` (feature `otel`): a server span per call,
+    /// named after its procedure, whose parent is the caller's W3C `traceparent` (and
+    /// `tracestate`) header (over a WebSocket, the call's own headers, else the upgrade
+    /// request's), with `rpc.system = "orpc"`, `rpc.method` and `orpc.transport`. A stream's span
+    /// ends when the stream does, however it ends, with `orpc.stream.events` and
+    /// `orpc.stream.ended` (`done`, `error`, `disconnect`, `shutdown`); a plain call's when it
+    /// answers, with `orpc.code`. The span is the current OpenTelemetry context while the handler
+    /// runs, so spans the handler starts, and a publish through `orpc-pubsub`, join the trace.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::trace::SdkTracerProvider;
+    /// use orpc_runtime::http::Router;
+    ///
+    /// # #[orpc_runtime::procedure] async fn echo(input: String) -> String { input }
+    /// // With the span processors and exporters of your choice: OTLP, ...
+    /// let provider = SdkTracerProvider::builder().build();
+    /// let router = Router::new().procedure(echo).tracer_provider(&provider);
+    /// # drop(router);
+    /// ```
+    #[cfg(feature = "otel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+    pub fn tracer_provider<P>(mut self, provider: &P) -> Self
+    where
+        P: opentelemetry::trace::TracerProvider,
+        P::Tracer: Send + Sync + 'static,
+        <P::Tracer as opentelemetry::trace::Tracer>::Span: Send + Sync + 'static,
+    {
+        let tracer =
+            opentelemetry::global::BoxedTracer::new(Box::new(provider.tracer_with_scope(scope())));
+        let streams = &mut self.served_mut().core.streams;
+        streams.telemetry = std::mem::take(&mut streams.telemetry).with_tracer(tracer);
         self
     }
 

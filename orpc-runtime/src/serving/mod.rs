@@ -34,7 +34,7 @@ pub(crate) use streams::{OpenStream, Reserved, StreamPolicy};
 pub(crate) use table::Procedures;
 pub(crate) use telemetry::Transport;
 #[cfg(feature = "otel")]
-pub(crate) use telemetry::{Prometheus, Telemetry, PROMETHEUS_CONTENT_TYPE};
+pub(crate) use telemetry::{Prometheus, PROMETHEUS_CONTENT_TYPE};
 
 use crate::input::PathParams;
 use crate::procedure::{Handler, PlainFuture, Route, StartFuture};
@@ -102,14 +102,16 @@ impl Core {
         transport: Transport,
     ) -> Result<Call, ORPCError> {
         let cleanups = self.streams.lifecycle.cleanups();
+        let telemetry = &self.streams.telemetry;
+        let trace = telemetry.call(route.name, transport, req);
         match &route.handler {
             Handler::Plain(handler) => {
-                let running = cleanups.enter(|| handler(input, params, req));
-                let running = self.streams.telemetry.plain_call(route.name, running);
+                let running = trace.enter(|| cleanups.enter(|| handler(input, params, req)));
+                let running = telemetry.plain_call(route.name, trace, running);
                 Ok(Call::Plain(cleanups.scope(running)))
             }
             Handler::Stream(handler) => {
-                let reserved = self.streams.reserve(route.name, transport)?;
+                let reserved = self.streams.reserve(route.name, transport, trace)?;
                 let start = reserved.enter(|| handler(input, params, req, route.validate_events));
                 Ok(Call::Stream(Starting { reserved, start }))
             }

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use super::lifecycle::Lifecycle;
 use super::stats::{Counters, StartedStream, StreamTicket};
-use super::telemetry::{Ending, StreamRecord, Telemetry, Transport};
+use super::telemetry::{CallTrace, Ending, StreamRecord, Telemetry, Transport};
 use crate::sse::frames::{FrameSource, Written};
 use crate::ORPCError;
 
@@ -45,12 +45,13 @@ pub(crate) struct StreamPolicy {
 }
 
 impl StreamPolicy {
-    /// A place for one more stream of `procedure` on `transport`, before its handler starts; or
-    /// the 503 error when the router is at its limit.
+    /// A place for one more stream of `procedure` on `transport`, traced by `trace`, before its
+    /// handler starts; or the 503 error when the router is at its limit.
     pub(crate) fn reserve(
         &self,
         procedure: &'static str,
         transport: Transport,
+        trace: CallTrace,
     ) -> Result<Reserved, ORPCError> {
         match self.counters.reserve(self.max_streams) {
             Some(ticket) => Ok(Reserved {
@@ -59,11 +60,12 @@ impl StreamPolicy {
                 telemetry: self.telemetry.clone(),
                 procedure,
                 transport,
+                trace,
             }),
             None => {
                 let error = ORPCError::new("SERVICE_UNAVAILABLE")
                     .with_message("Too many open streams; retry later");
-                self.telemetry.call_failed(procedure, &error.code);
+                self.telemetry.call_failed(procedure, trace, &error.code);
                 Err(error)
             }
         }
@@ -78,17 +80,19 @@ pub(crate) struct Reserved {
     telemetry: Telemetry,
     procedure: &'static str,
     transport: Transport,
+    trace: CallTrace,
 }
 
 impl Reserved {
-    /// Runs `f` (the start of the handler) inside the router's cleanups.
+    /// Runs `f` (the start of the handler) inside the router's cleanups and the call's span.
     pub(crate) fn enter<T>(&self, f: impl FnOnce() -> T) -> T {
-        self.lifecycle.cleanups().enter(f)
+        self.trace.enter(|| self.lifecycle.cleanups().enter(f))
     }
 
     /// The stream did not start: `error` kept it from it. Gives the place back.
     pub(crate) fn failed(self, error: &ORPCError) {
-        self.telemetry.call_failed(self.procedure, &error.code);
+        self.telemetry
+            .call_failed(self.procedure, self.trace, &error.code);
     }
 }
 
@@ -113,9 +117,11 @@ impl OpenStream {
             source: Some(source),
             place: reserved.map(|reserved| Place {
                 started: reserved.ticket.start(),
-                record: reserved
-                    .telemetry
-                    .stream_started(reserved.procedure, reserved.transport),
+                record: reserved.telemetry.stream_started(
+                    reserved.procedure,
+                    reserved.transport,
+                    reserved.trace,
+                ),
                 lifecycle: reserved.lifecycle,
             }),
         }
@@ -140,7 +146,9 @@ impl OpenStream {
     ) -> Option<T> {
         let source = self.source.as_mut()?.as_mut();
         Some(match &self.place {
-            Some(place) => place.lifecycle.cleanups().enter(|| poll(source)),
+            Some(place) => place
+                .record
+                .enter(|| place.lifecycle.cleanups().enter(|| poll(source))),
             None => poll(source),
         })
     }
@@ -217,7 +225,9 @@ impl OpenStream {
             return;
         };
         let dropping = Instant::now();
-        place.lifecycle.cleanups().enter(|| drop(source));
+        place
+            .record
+            .enter(|| place.lifecycle.cleanups().enter(|| drop(source)));
         place.record.ended(how, dropping.elapsed());
         drop(place.started);
     }

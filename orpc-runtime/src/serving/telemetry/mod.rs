@@ -2,10 +2,12 @@
 //! `otel` feature and a meter provider given to the router, OpenTelemetry metrics (`otel.rs`);
 //! otherwise nothing, at no cost (`off.rs`, the same interface, empty).
 //!
-//! The core calls it at the points where it already knows what happened: a plain call's answer
-//! ([`Telemetry::plain_call`]), a call refused before its stream started
-//! ([`Telemetry::call_failed`]), a stream's start ([`Telemetry::stream_started`]), each poll's
-//! events ([`StreamRecord::events`]) and the stream's end ([`StreamRecord::ended`]).
+//! The core calls it at the points where it already knows what happened: a call's arrival
+//! ([`Telemetry::call`], its span), a plain call's answer ([`Telemetry::plain_call`]), a call
+//! refused before its stream started ([`Telemetry::call_failed`]), a stream's start
+//! ([`Telemetry::stream_started`]), each poll's events ([`StreamRecord::events`]) and the
+//! stream's end ([`StreamRecord::ended`]). A handler runs inside its call's span
+//! ([`CallTrace::enter`], [`StreamRecord::enter`]).
 
 #[cfg(not(feature = "otel"))]
 mod off;
@@ -15,9 +17,9 @@ mod otel;
 mod prometheus;
 
 #[cfg(not(feature = "otel"))]
-pub(crate) use off::{StreamRecord, Telemetry};
+pub(crate) use off::{CallTrace, StreamRecord, Telemetry};
 #[cfg(feature = "otel")]
-pub(crate) use otel::{StreamRecord, Telemetry};
+pub(crate) use otel::{CallTrace, StreamRecord, Telemetry};
 #[cfg(feature = "otel")]
 pub(crate) use prometheus::{Prometheus, CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE};
 

@@ -1,5 +1,7 @@
 //! Telemetry without the `otel` feature: the interface of `otel.rs`, recording nothing.
 
+use actix_web::HttpRequest;
+
 use super::{Ending, Transport};
 use crate::procedure::PlainFuture;
 
@@ -10,18 +12,37 @@ pub(crate) struct Telemetry;
 impl Telemetry {
     pub(crate) fn register(&self, _procedure: &'static str, _stream: bool) {}
 
-    pub(crate) fn plain_call(&self, _procedure: &'static str, future: PlainFuture) -> PlainFuture {
+    pub(crate) fn call(&self, _: &'static str, _: Transport, _: &HttpRequest) -> CallTrace {
+        CallTrace
+    }
+
+    pub(crate) fn plain_call(
+        &self,
+        _: &'static str,
+        _: CallTrace,
+        future: PlainFuture,
+    ) -> PlainFuture {
         future
     }
 
-    pub(crate) fn call_failed(&self, _procedure: &'static str, _code: &str) {}
+    pub(crate) fn call_failed(&self, _procedure: &'static str, _trace: CallTrace, _code: &str) {}
 
     pub(crate) fn stream_started(
         &self,
-        _procedure: &'static str,
-        _transport: Transport,
+        _: &'static str,
+        _: Transport,
+        _: CallTrace,
     ) -> StreamRecord {
         StreamRecord
+    }
+}
+
+/// No span.
+pub(crate) struct CallTrace;
+
+impl CallTrace {
+    pub(crate) fn enter<T>(&self, f: impl FnOnce() -> T) -> T {
+        f()
     }
 }
 
@@ -29,6 +50,10 @@ impl Telemetry {
 pub(crate) struct StreamRecord;
 
 impl StreamRecord {
+    pub(crate) fn enter<T>(&self, f: impl FnOnce() -> T) -> T {
+        f()
+    }
+
     pub(crate) fn events(&mut self, _count: u64) {}
 
     pub(crate) fn ended(self, _how: Ending, _cleanup: std::time::Duration) {}

@@ -1,6 +1,15 @@
-//! Telemetry with the `otel` feature: OpenTelemetry metrics, recorded through the meter provider
-//! the router was given ([`Router::meter_provider`](crate::http::Router::meter_provider)), so
-//! that two routers count apart. A router given none records nothing.
+//! Telemetry with the `otel` feature: OpenTelemetry metrics and traces, recorded through the
+//! meter and tracer providers the router was given
+//! ([`Router::meter_provider`](crate::http::Router::meter_provider),
+//! [`Router::tracer_provider`](crate::http::Router::tracer_provider)), so that two routers count
+//! apart. A router given none records nothing.
+//!
+//! Traces: each call is a server span named after its procedure, whose parent is the W3C
+//! `traceparent`/`tracestate` of the call's headers (a WebSocket call's own, else its upgrade
+//! request's), with `rpc.system`, `rpc.method` and `orpc.transport`; a stream's span ends with
+//! the stream, with `orpc.stream.events` and `orpc.stream.ended`, a plain call's with `orpc.code`.
+//! The span is the current context while the handler runs, so that what it calls (a publish
+//! through `orpc-pubsub`, say) joins the trace.
 //!
 //! The instruments, and the names a Prometheus exporter gives them:
 //!
@@ -22,8 +31,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix_web::{HttpMessage, HttpRequest};
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::global::BoxedTracer;
 use opentelemetry::metrics::{Counter, Histogram, Meter, UpDownCounter};
-use opentelemetry::KeyValue;
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 
 use super::{Ending, Transport};
 use crate::procedure::PlainFuture;
@@ -35,9 +50,12 @@ const DURATION_BOUNDS: [f64; 16] = [
     3600.0,
 ];
 
-/// A router's instruments, or none.
+/// A router's instruments and tracer, or none.
 #[derive(Clone, Default)]
-pub(crate) struct Telemetry(Option<Arc<Instruments>>);
+pub(crate) struct Telemetry {
+    metrics: Option<Arc<Instruments>>,
+    tracer: Option<Arc<BoxedTracer>>,
+}
 
 struct Instruments {
     streams_active: UpDownCounter<i64>,
@@ -81,10 +99,9 @@ fn call_attributes(procedure: &'static str, code: &str) -> [KeyValue; 2] {
     ]
 }
 
-impl Telemetry {
-    /// Instruments made with `meter`.
-    pub(crate) fn new(meter: &Meter) -> Self {
-        let instruments = Instruments {
+impl Instruments {
+    fn new(meter: &Meter) -> Self {
+        Instruments {
             streams_active: meter
                 .i64_up_down_counter("orpc.streams.active")
                 .with_description("Streams open now")
@@ -123,14 +140,55 @@ impl Telemetry {
                 "orpc.call.duration",
                 "How long plain calls took, by result",
             ),
-        };
-        Telemetry(Some(Arc::new(instruments)))
+        }
+    }
+}
+
+/// The W3C trace context of a call's headers: a WebSocket call's (or a batched call's) own,
+/// in the request's extensions, before the request's.
+struct CallHeaders<'a> {
+    own: Option<std::cell::Ref<'a, orpc_protocol::peer::Headers>>,
+    req: &'a HttpRequest,
+}
+
+impl Extractor for CallHeaders<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.own
+            .as_ref()
+            .and_then(|own| own.get(key))
+            .or_else(|| self.req.headers().get(key)?.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.req
+            .headers()
+            .keys()
+            .map(|name| name.as_str())
+            .collect()
+    }
+}
+
+impl Telemetry {
+    /// These telemetry's tracer replaced by metrics made with `meter`.
+    pub(crate) fn with_metrics(self, meter: &Meter) -> Self {
+        Telemetry {
+            metrics: Some(Arc::new(Instruments::new(meter))),
+            ..self
+        }
+    }
+
+    /// These metrics with `tracer`.
+    pub(crate) fn with_tracer(self, tracer: BoxedTracer) -> Self {
+        Telemetry {
+            tracer: Some(Arc::new(tracer)),
+            ..self
+        }
     }
 
     /// Gives a procedure its counter series at 0: a stream procedure's for each transport and
     /// reason, a plain procedure's `code="OK"`.
     pub(crate) fn register(&self, procedure: &'static str, stream: bool) {
-        let Some(i) = &self.0 else { return };
+        let Some(i) = &self.metrics else { return };
         if !stream {
             i.calls.add(0, &call_attributes(procedure, "OK"));
             return;
@@ -146,52 +204,134 @@ impl Telemetry {
         }
     }
 
-    /// `future`, a plain call's answer, counted by its result when it resolves.
-    pub(crate) fn plain_call(&self, procedure: &'static str, future: PlainFuture) -> PlainFuture {
-        let Some(i) = self.0.clone() else {
-            return future;
+    /// A call of `procedure` arriving on `transport` with `req`: its span, a child of the
+    /// caller's trace.
+    pub(crate) fn call(
+        &self,
+        procedure: &'static str,
+        transport: Transport,
+        req: &HttpRequest,
+    ) -> CallTrace {
+        let Some(tracer) = &self.tracer else {
+            return CallTrace(None);
         };
+        let parent = {
+            let extensions = req.extensions();
+            let own =
+                std::cell::Ref::filter_map(extensions, |e| e.get::<orpc_protocol::peer::Headers>())
+                    .ok();
+            TraceContextPropagator::new().extract(&CallHeaders { own, req })
+        };
+        let transport = match transport {
+            Transport::Sse => "http",
+            Transport::WebSocket => "websocket",
+        };
+        let span = tracer.build_with_context(
+            SpanBuilder::from_name(procedure)
+                .with_kind(SpanKind::Server)
+                .with_attributes([
+                    KeyValue::new("rpc.system", "orpc"),
+                    KeyValue::new("rpc.method", procedure),
+                    KeyValue::new("orpc.transport", transport),
+                ]),
+            &parent,
+        );
+        CallTrace(Some(parent.with_span(span)))
+    }
+
+    /// `future`, a plain call's answer, counted by its result and its span ended when it
+    /// resolves; the span is current while it runs.
+    pub(crate) fn plain_call(
+        &self,
+        procedure: &'static str,
+        trace: CallTrace,
+        future: PlainFuture,
+    ) -> PlainFuture {
+        if self.metrics.is_none() && trace.0.is_none() {
+            return future;
+        }
+        let metrics = self.metrics.clone();
         let started = Instant::now();
+        let context = trace.0.clone();
+        let future: PlainFuture = match context {
+            Some(context) => Box::pin(future.with_context(context)),
+            None => future,
+        };
         Box::pin(async move {
             let answer = future.await;
             let code = match &answer {
                 Ok(_) => "OK",
                 Err(error) => error.code.as_str(),
             };
-            let attributes = call_attributes(procedure, code);
-            i.calls.add(1, &attributes);
-            i.call_duration
-                .record(started.elapsed().as_secs_f64(), &attributes);
+            if let Some(i) = &metrics {
+                let attributes = call_attributes(procedure, code);
+                i.calls.add(1, &attributes);
+                i.call_duration
+                    .record(started.elapsed().as_secs_f64(), &attributes);
+            }
+            trace.end_call(code);
             answer
         })
     }
 
     /// A stream that failed before it started: invalid input, a failed extractor, refused at the
     /// router's limit.
-    pub(crate) fn call_failed(&self, procedure: &'static str, code: &str) {
-        if let Some(i) = &self.0 {
+    pub(crate) fn call_failed(&self, procedure: &'static str, trace: CallTrace, code: &str) {
+        if let Some(i) = &self.metrics {
             i.calls.add(1, &call_attributes(procedure, code));
         }
+        trace.end_call(code);
     }
 
-    /// A stream of `procedure` has started on `transport`.
+    /// A stream of `procedure` has started on `transport`, traced by `trace`.
     pub(crate) fn stream_started(
         &self,
         procedure: &'static str,
         transport: Transport,
+        trace: CallTrace,
     ) -> StreamRecord {
-        let Some(i) = &self.0 else {
+        if self.metrics.is_none() && trace.0.is_none() {
             return StreamRecord(None);
-        };
-        i.streams_active
-            .add(1, &stream_attributes(procedure, transport));
+        }
+        if let Some(i) = &self.metrics {
+            i.streams_active
+                .add(1, &stream_attributes(procedure, transport));
+        }
         StreamRecord(Some(Box::new(Open {
-            instruments: i.clone(),
+            metrics: self.metrics.clone(),
+            trace: trace.0,
             procedure,
             transport,
             started: Instant::now(),
-            first_event: None,
+            events: 0,
         })))
+    }
+}
+
+/// A call's span in its context, or nothing.
+pub(crate) struct CallTrace(Option<Context>);
+
+impl CallTrace {
+    /// Runs `f` with the call's span as the current context.
+    pub(crate) fn enter<T>(&self, f: impl FnOnce() -> T) -> T {
+        match &self.0 {
+            Some(context) => {
+                let _current = context.clone().attach();
+                f()
+            }
+            None => f(),
+        }
+    }
+
+    /// Ends the span of a call that answered `code`.
+    fn end_call(self, code: &str) {
+        let Some(context) = self.0 else { return };
+        let span = context.span();
+        span.set_attribute(KeyValue::new("orpc.code", code.to_owned()));
+        if code != "OK" {
+            span.set_status(Status::error(code.to_owned()));
+        }
+        span.end();
     }
 }
 
@@ -200,39 +340,60 @@ impl Telemetry {
 pub(crate) struct StreamRecord(Option<Box<Open>>);
 
 struct Open {
-    instruments: Arc<Instruments>,
+    metrics: Option<Arc<Instruments>>,
+    trace: Option<Context>,
     procedure: &'static str,
     transport: Transport,
     started: Instant,
-    /// When the first event went out.
-    first_event: Option<Instant>,
+    events: u64,
 }
 
 impl StreamRecord {
+    /// Runs `f`, a poll of the stream's handler, with its call's span as the current context.
+    pub(crate) fn enter<T>(&self, f: impl FnOnce() -> T) -> T {
+        match self.0.as_ref().and_then(|open| open.trace.as_ref()) {
+            Some(context) => {
+                let _current = context.clone().attach();
+                f()
+            }
+            None => f(),
+        }
+    }
+
     /// `count` more events sent.
     pub(crate) fn events(&mut self, count: u64) {
         let Some(open) = &mut self.0 else { return };
+        let first = open.events == 0;
+        open.events += count;
+        let Some(i) = &open.metrics else { return };
         let attributes = stream_attributes(open.procedure, open.transport);
-        open.instruments.events_sent.add(count, &attributes);
-        if open.first_event.is_none() {
-            let now = Instant::now();
-            open.first_event = Some(now);
-            open.instruments
-                .first_event
-                .record((now - open.started).as_secs_f64(), &attributes);
+        i.events_sent.add(count, &attributes);
+        if first {
+            i.first_event
+                .record(open.started.elapsed().as_secs_f64(), &attributes);
         }
     }
 
     /// The stream ended `how`; dropping its handler took `cleanup`.
     pub(crate) fn ended(self, how: Ending, cleanup: Duration) {
         let Some(open) = self.0 else { return };
-        let attributes = stream_attributes(open.procedure, open.transport);
-        let i = &open.instruments;
-        i.streams_active.add(-1, &attributes);
-        i.stream_duration
-            .record(open.started.elapsed().as_secs_f64(), &attributes);
-        let ended = ended_attributes(open.procedure, open.transport, how);
-        i.streams_ended.add(1, &ended);
-        i.cleanup.record(cleanup.as_secs_f64(), &ended);
+        if let Some(i) = &open.metrics {
+            let attributes = stream_attributes(open.procedure, open.transport);
+            i.streams_active.add(-1, &attributes);
+            i.stream_duration
+                .record(open.started.elapsed().as_secs_f64(), &attributes);
+            let ended = ended_attributes(open.procedure, open.transport, how);
+            i.streams_ended.add(1, &ended);
+            i.cleanup.record(cleanup.as_secs_f64(), &ended);
+        }
+        if let Some(context) = open.trace {
+            let span = context.span();
+            span.set_attribute(KeyValue::new("orpc.stream.events", open.events as i64));
+            span.set_attribute(KeyValue::new("orpc.stream.ended", how.label()));
+            if how == Ending::Error {
+                span.set_status(Status::error("the stream ended with an error event"));
+            }
+            span.end();
+        }
     }
 }
