@@ -1,6 +1,7 @@
 //! A real Prometheus scrapes the conformance server's `/metrics`, and its query API answers the
 //! spec's "Metrics" section after known traffic: three `count` streams done, one `forever`
-//! stream whose client left, one invalid input. `promtool check metrics` accepts the exposition.
+//! stream whose client left, one invalid input. `promtool check metrics` accepts the exposition,
+//! and every query of the Grafana dashboard (`dashboards/orpc-rs.json`) returns data.
 //!
 //! Prometheus is Debian's package (scripts/test installs it as root); without it the test is
 //! skipped with one line, and fails under CI=true. It runs on 127.0.0.1 with its storage in a
@@ -179,4 +180,37 @@ async fn prometheus_reads_what_the_spec_says_after_known_traffic() {
             .zip(&answers)
             .collect::<Vec<_>>()
     );
+
+    // Every query of the Grafana dashboard runs, and has data once rates have two scrapes.
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/dashboards/orpc-rs.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let queries: Vec<String> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|panel| panel["targets"].as_array().unwrap())
+        .map(|target| target["expr"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(queries.len(), 8, "{queries:?}");
+    let mut empty = Vec::new();
+    let answered = eventually(Duration::from_secs(30), async || {
+        empty.clear();
+        for query in &queries {
+            if prometheus.value(query).await.is_none() {
+                empty.push(query.clone());
+            }
+        }
+        if !empty.is_empty() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        empty.is_empty()
+    })
+    .await;
+    assert!(answered, "dashboard queries without data: {empty:?}");
 }

@@ -303,7 +303,7 @@ async fn stats(router: web::Data<Router>) -> StatsOutput {
 
 /// Every conformance procedure, recording its metrics for `/metrics`.
 pub fn router() -> Router {
-    Router::new()
+    let router = Router::new()
         .procedure(count)
         .procedure(fail)
         .procedure(forever)
@@ -316,8 +316,23 @@ pub fn router() -> Router {
         .procedure(types)
         .procedure(upload)
         .procedure(download)
-        .procedure(stats)
-        .prometheus()
+        .procedure(stats);
+    #[cfg(feature = "otel")]
+    let router = router.prometheus();
+    router
+}
+
+/// `/metrics`, with the `otel` feature.
+#[cfg_attr(not(feature = "otel"), allow(unused_variables))]
+fn metrics(router: &Router) -> impl FnOnce(&mut web::ServiceConfig) {
+    #[cfg(feature = "otel")]
+    let route = router.metrics();
+    move |cfg| {
+        #[cfg(feature = "otel")]
+        cfg.route("/metrics", route);
+        #[cfg(not(feature = "otel"))]
+        let _ = cfg;
+    }
 }
 
 /// Mounts the conformance procedures as the example does: RPC under `/rpc`, oRPC 2's RPC under
@@ -332,7 +347,7 @@ pub fn configure(router: &Router, streams: Stats) -> impl Fn(&mut web::ServiceCo
             .service(web::scope("/rpc").configure(router.rpc()))
             .service(web::scope("/v2/rpc").configure(router.rpc_v2()))
             .service(router.openapi_scope("/api"))
-            .route("/metrics", router.metrics())
+            .configure(metrics(&router))
             .route("/ws", router.websocket());
     }
 }
