@@ -93,9 +93,14 @@ fn ended_attributes(procedure: &'static str, transport: Transport, how: Ending) 
 }
 
 fn call_attributes(procedure: &'static str, code: &str) -> [KeyValue; 2] {
+    // A successful call, the common case, allocates nothing.
+    let code: opentelemetry::Value = match code {
+        "OK" => "OK".into(),
+        other => other.to_owned().into(),
+    };
     [
         KeyValue::new("procedure", procedure),
-        KeyValue::new("code", code.to_owned()),
+        KeyValue::new("code", code),
     ]
 }
 
