@@ -63,19 +63,7 @@ const NODE_ATTEMPTS: usize = 3;
 
 /// Whether `redis-server` and `redis-cli` are on `PATH`.
 pub fn redis_tools() -> Result<(), String> {
-    for program in ["redis-server", "redis-cli"] {
-        let runs = Command::new(program)
-            .arg("--version")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-        if !runs {
-            return Err(format!("{program} is not on PATH"));
-        }
-    }
-    Ok(())
+    crate::tools::programs(&["redis-server", "redis-cli"])
 }
 
 /// The hash slot of `key`, as Redis Cluster computes it: CRC16 (the XMODEM variant) of the key,

@@ -109,7 +109,12 @@ pub const PROMETHEUS_HOW: &str = "on Debian or Ubuntu: `apt-get install -y \
 
 /// Prometheus and its `promtool` on `PATH`.
 pub fn prometheus() -> Result<(), String> {
-    for program in ["prometheus", "promtool"] {
+    programs(&["prometheus", "promtool"])
+}
+
+/// Each of `names` on `PATH`, answering `--version`; the first missing one says so.
+pub fn programs(names: &[&str]) -> Result<(), String> {
+    for program in names {
         let found = Command::new(program)
             .arg("--version")
             .stdin(Stdio::null())

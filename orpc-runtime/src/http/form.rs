@@ -49,6 +49,16 @@ pub(crate) fn is_multipart(req: &HttpRequest) -> bool {
         })
 }
 
+/// The body length `req` declares in `content-length`, if it declares one that parses.
+pub(crate) fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
 /// Whether `req` carries a file alone as its body, as oRPC 2's client sends a `File` or `Blob`
 /// input: `standard-server: file`, the file's type as `content-type`, its name in
 /// `content-disposition`.
@@ -64,12 +74,7 @@ pub(crate) async fn read_raw_file(
     mut payload: web::Payload,
     limits: Limits,
 ) -> Result<RawInput, ORPCError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > limits.files) {
+    if declared_length(req).is_some_and(|len| len > limits.files) {
         return Err(too_large("files", limits.files));
     }
     let name = req
@@ -102,12 +107,7 @@ pub(crate) async fn read_form(
     envelope: Envelope,
     limits: Limits,
 ) -> Result<RawInput, ORPCError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > limits.body.saturating_add(limits.files)) {
+    if declared_length(req).is_some_and(|len| len > limits.body.saturating_add(limits.files)) {
         return Err(too_large("form", limits.body.saturating_add(limits.files)));
     }
     let mut form = Multipart::new(req.headers(), payload);

@@ -1,7 +1,6 @@
 //! Reading a request's body within its size limits, as JSON or as a form with files. Every
 //! failure is an [`ORPCError`] with a 4xx status; nothing here panics on hostile input.
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use bytes::BytesMut;
 use futures_util::StreamExt;
@@ -44,12 +43,7 @@ pub(crate) async fn read_body(
         ORPCError::new("PAYLOAD_TOO_LARGE")
             .with_message(format!("The request body exceeds {limit} bytes"))
     };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > limit) {
+    if form::declared_length(req).is_some_and(|len| len > limit) {
         return Err(too_large());
     }
     let mut body = BytesMut::new();
