@@ -174,7 +174,7 @@ impl Extractor for CallHeaders<'_> {
 }
 
 impl Telemetry {
-    /// These telemetry's tracer replaced by metrics made with `meter`.
+    /// This telemetry recording metrics with `meter`, its tracer kept.
     pub(crate) fn with_metrics(self, meter: &Meter) -> Self {
         Telemetry {
             metrics: Some(Arc::new(Instruments::new(meter))),
@@ -182,7 +182,7 @@ impl Telemetry {
         }
     }
 
-    /// These metrics with `tracer`.
+    /// This telemetry tracing with `tracer`, its metrics kept.
     pub(crate) fn with_tracer(self, tracer: BoxedTracer) -> Self {
         Telemetry {
             tracer: Some(Arc::new(tracer)),
