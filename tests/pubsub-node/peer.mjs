@@ -51,6 +51,12 @@ deadline.unref()
 const connect = () => new Redis(url, { maxRetriesPerRequest: 1 })
 const commander = connect()
 const listener = connect()
+// Both connections ready before anything is sent. ioredis writes a SUBSCRIBE while still
+// connecting (Redis allows it then), and the INFO of its own ready check, sent after it, is then
+// refused in subscriber mode: ioredis reports that as an `error` event on the listener, which
+// oRPC's publisher passes to the subscriber's iterator, ending it.
+const ready = redis => redis.status === 'ready' ? null : new Promise(resolve => redis.once('ready', resolve))
+await Promise.all([ready(commander), ready(listener)])
 const publisher = new IORedisPublisher({
   commander,
   listener,
