@@ -145,8 +145,8 @@ impl Router {
     /// and call durations, time to first event, cleanup time, calls by result. The provider is
     /// this router's alone: another router counts apart unless given the same one. For the
     /// global provider, pass `&opentelemetry::global::meter_provider()`. The instruments and
-    /// their Prometheus names are listed in the repository's README ("Metrics: the names"); every counter series of a
-    /// procedure starts at 0.
+    /// their Prometheus names are listed in the repository's README ("Metrics: the names");
+    /// every counter series of a procedure starts at 0.
     ///
     /// ```
     /// use opentelemetry_sdk::metrics::SdkMeterProvider;
