@@ -20,7 +20,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use tokio::sync::broadcast;
 
-use crate::{Error, GapKind, Message, MessageId};
+use crate::{Error, GapKind, Message, MessageId, TraceContext};
 
 /// A storage backend: [`InMemory`](crate::InMemory), [`Redis`](crate::Redis), or your own.
 pub trait Backend: Send + Sync + 'static {
@@ -30,10 +30,14 @@ pub trait Backend: Send + Sync + 'static {
     /// Stores `payload` as the channel's next message and returns its id. A message whose
     /// publish returned `Ok` is retained and sent to the live feed; one that returned `Err`
     /// may or may not have been (the connection to the store failed mid-way), never twice.
+    ///
+    /// `trace` is the trace context of the publish, when it is traced: a backend whose format has
+    /// a place for it stores it with the message ([`Message::with_trace_context`]).
     fn publish<'a>(
         &'a self,
         channel: &'a str,
         payload: Bytes,
+        trace: Option<TraceContext>,
     ) -> BoxFuture<'a, Result<MessageId, Error>>;
 
     /// Registers a live receiver on the channel (see the [module docs](self)).
@@ -52,6 +56,15 @@ pub trait Backend: Send + Sync + 'static {
 
     /// How many live receivers the channel has in this process.
     fn subscribers(&self, channel: &str) -> usize;
+
+    /// Records the backend's own metrics, such as its errors, with `meter` (feature `otel`),
+    /// from the first meter a [`PubSub`](crate::PubSub) handle gives it on. The default records
+    /// none.
+    #[cfg(feature = "otel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+    fn meter(&self, meter: &opentelemetry::metrics::Meter) {
+        let _ = meter;
+    }
 }
 
 /// What the live feed of a channel carries.

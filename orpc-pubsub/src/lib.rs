@@ -71,13 +71,19 @@
 //!
 //! - `redis` (default): the Redis backend ([`Redis`], [`PubSub::redis`], the [`redis_streams`]
 //!   module). Without it, only [`InMemory`] is built and the `redis` crate is not a dependency.
+//! - `otel`: OpenTelemetry metrics ([`PubSub::meter_provider`]) and traces
+//!   ([`PubSub::tracer_provider`]): a subscriber's delivery is linked to its publish, across
+//!   instances on Redis.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
-// These docs are written for every feature, as docs.rs builds them; without `redis` their links
-// to its items have no target and show as plain text.
-#![cfg_attr(not(feature = "redis"), allow(rustdoc::broken_intra_doc_links))]
+// These docs are written for every feature, as docs.rs builds them; without `redis` or `otel`
+// their links to those features' items have no target and show as plain text.
+#![cfg_attr(
+    not(all(feature = "redis", feature = "otel")),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 
 pub mod backend;
 mod error;
@@ -92,13 +98,14 @@ pub mod redis_streams;
 mod retention;
 mod settings;
 pub mod subscription;
+mod telemetry;
 
 pub use backend::{Backend, FeedItem, LiveFeed, Page};
 pub use error::Error;
 pub use gap::{Gap, GapKind, GapPolicy};
 pub use id::MessageId;
 pub use memory::InMemory;
-pub use message::Message;
+pub use message::{Message, TraceContext};
 pub use pubsub::PubSub;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

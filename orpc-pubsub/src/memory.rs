@@ -25,7 +25,7 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use crate::backend::{Backend, FeedItem, LiveFeed, Page};
-use crate::{Error, GapKind, Message, MessageId, Retention, Settings};
+use crate::{Error, GapKind, Message, MessageId, Retention, Settings, TraceContext};
 
 /// Channels in this process's memory. See the [module docs](self).
 ///
@@ -97,7 +97,12 @@ impl InMemory {
             .clone()
     }
 
-    fn publish_now(&self, name: &str, payload: Bytes) -> Result<MessageId, Error> {
+    fn publish_now(
+        &self,
+        name: &str,
+        payload: Bytes,
+        trace: Option<TraceContext>,
+    ) -> Result<MessageId, Error> {
         let channel = self.channel_or_new(name);
         let mut log = channel.log.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(head) = log.head.checked_add(1) else {
@@ -105,7 +110,10 @@ impl InMemory {
         };
         log.head = head;
         let id = MessageId::sequence(head);
-        let message = Message::new(id, payload);
+        let mut message = Message::new(id, payload);
+        if let Some(trace) = trace {
+            message = message.with_trace_context(trace);
+        }
         let now = Instant::now();
         log.retained.push_back((now, message.clone()));
         log.expire(&self.retention, now);
@@ -202,8 +210,9 @@ impl Backend for InMemory {
         &'a self,
         channel: &'a str,
         payload: Bytes,
+        trace: Option<TraceContext>,
     ) -> BoxFuture<'a, Result<MessageId, Error>> {
-        future::ready(self.publish_now(channel, payload)).boxed()
+        future::ready(self.publish_now(channel, payload, trace)).boxed()
     }
 
     fn join<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<LiveFeed, Error>> {
@@ -245,7 +254,7 @@ mod tests {
     fn replay_pages_stop_at_the_head_and_find_gaps() {
         let memory = InMemory::new(Settings::default().retention(Retention::new(5)));
         for _ in 0..8 {
-            memory.publish_now("c", Bytes::new()).unwrap();
+            memory.publish_now("c", Bytes::new(), None).unwrap();
         }
         // Retained: 4..=8.
         let page = memory.replay_now("c", seq(5), seq(7), 10);
@@ -276,9 +285,9 @@ mod tests {
     async fn age_expires_messages_even_on_an_idle_channel() {
         let retention = Retention::new(100).max_age(std::time::Duration::from_secs(10));
         let memory = InMemory::new(Settings::default().retention(retention));
-        memory.publish_now("c", Bytes::new()).unwrap();
+        memory.publish_now("c", Bytes::new(), None).unwrap();
         tokio::time::advance(std::time::Duration::from_secs(6)).await;
-        memory.publish_now("c", Bytes::new()).unwrap();
+        memory.publish_now("c", Bytes::new(), None).unwrap();
         tokio::time::advance(std::time::Duration::from_secs(6)).await;
         let page = memory.replay_now("c", seq(0), seq(2), 10);
         assert_eq!((ids(&page), page.gap), (vec![2], Some(GapKind::Expired)));

@@ -1,10 +1,10 @@
-//! One published message: its id, its payload bytes and, in formats that carry it, its event
-//! meta.
+//! One published message: its id, its payload bytes and, in formats that carry them, its event
+//! meta and the trace context of its publish.
 //!
 //! Fan-out hands the same message to every subscriber of a channel, so cloning one is cheap: the
-//! id is two integers, the payload is a reference-counted [`Bytes`], and what few messages carry
-//! besides (oRPC's `retry` and comments, or why an entry could not be read) is behind one
-//! reference-counted pointer.
+//! id is two integers, the payload is a reference-counted [`Bytes`], and what some messages carry
+//! besides (oRPC's `retry` and comments, a trace context, or why an entry could not be read) is
+//! behind one reference-counted pointer.
 
 use std::fmt;
 use std::sync::Arc;
@@ -40,12 +40,61 @@ pub struct Message {
     extra: Option<Arc<Extra>>,
 }
 
-#[derive(Debug, PartialEq, Eq)]
-enum Extra {
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Extra {
     /// The publisher's `retry` and comments; the id is always the message's own.
-    Meta(EventMeta),
+    meta: EventMeta,
+    /// The trace context of the publish.
+    trace: Option<TraceContext>,
     /// The backend found this entry but could not read it.
-    Unreadable(Arc<str>),
+    unreadable: Option<Arc<str>>,
+}
+
+impl Extra {
+    fn is_empty(&self) -> bool {
+        self.meta.is_empty() && self.trace.is_none() && self.unreadable.is_none()
+    }
+}
+
+/// The W3C trace context (`traceparent`, and `tracestate` when there is one) of the span that
+/// published a message, which the message carries to its subscribers: with the `otel` feature
+/// and a tracer ([`PubSub::tracer_provider`](crate::PubSub::tracer_provider)), each delivery is a
+/// span linked to it, on whichever instance the subscriber is.
+///
+/// The in-memory backend and the Redis backend's native format carry it; the
+/// [oRPC-compatible](crate::RedisFormat::OrpcCompatible) format has no place for it.
+///
+/// ```
+/// use orpc_pubsub::TraceContext;
+///
+/// let trace = TraceContext::new("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "");
+/// assert_eq!(trace.tracestate(), None);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceContext {
+    traceparent: Arc<str>,
+    tracestate: Option<Arc<str>>,
+}
+
+impl TraceContext {
+    /// A `traceparent` header's value, and a `tracestate` one (empty: none).
+    pub fn new(traceparent: impl Into<Arc<str>>, tracestate: impl Into<Arc<str>>) -> Self {
+        let tracestate: Arc<str> = tracestate.into();
+        TraceContext {
+            traceparent: traceparent.into(),
+            tracestate: (!tracestate.is_empty()).then_some(tracestate),
+        }
+    }
+
+    /// The `traceparent` value: `00-{trace id}-{span id}-{flags}`.
+    pub fn traceparent(&self) -> &str {
+        &self.traceparent
+    }
+
+    /// The `tracestate` value, if there is one.
+    pub fn tracestate(&self) -> Option<&str> {
+        self.tracestate.as_deref()
+    }
 }
 
 impl Message {
@@ -60,20 +109,29 @@ impl Message {
 
     /// With the event meta its publisher set: its `retry` and comments are kept, its id is not,
     /// since a message's id is the one its backend assigned.
-    pub fn with_meta(mut self, meta: EventMeta) -> Self {
+    pub fn with_meta(self, meta: EventMeta) -> Self {
         let meta = EventMeta { id: None, ..meta };
-        self.extra = (!meta.is_empty()).then(|| Arc::new(Extra::Meta(meta)));
+        self.with_extra(|extra| extra.meta = meta)
+    }
+
+    /// With the trace context of its publish (see [`TraceContext`]).
+    pub fn with_trace_context(self, trace: TraceContext) -> Self {
+        self.with_extra(|extra| extra.trace = Some(trace))
+    }
+
+    fn with_extra(mut self, change: impl FnOnce(&mut Extra)) -> Self {
+        let mut extra = self.extra.as_deref().cloned().unwrap_or_default();
+        change(&mut extra);
+        self.extra = (!extra.is_empty()).then(|| Arc::new(extra));
         self
     }
 
     /// An entry a backend found in the channel but could not read: a subscription that reaches
     /// it yields [`Error::InvalidPayload`](crate::Error::InvalidPayload) with its id, and ends.
     pub fn unreadable(id: MessageId, reason: impl fmt::Display) -> Self {
-        Message {
-            id,
-            payload: Bytes::new(),
-            extra: Some(Arc::new(Extra::Unreadable(reason.to_string().into()))),
-        }
+        Message::new(id, Bytes::new()).with_extra(|extra| {
+            extra.unreadable = Some(reason.to_string().into());
+        })
     }
 
     /// The id the publisher's backend assigned; send it as the SSE `id:` so that a reconnecting
@@ -111,8 +169,8 @@ impl Message {
     /// ```
     pub fn event_meta(&self) -> EventMeta {
         let meta = match self.extra.as_deref() {
-            Some(Extra::Meta(meta)) => meta.clone(),
-            _ => EventMeta::new(),
+            Some(extra) => extra.meta.clone(),
+            None => EventMeta::new(),
         };
         EventMeta {
             id: Some(self.id.to_string().into()),
@@ -120,11 +178,13 @@ impl Message {
         }
     }
 
+    /// The trace context of its publish, when its publisher traced it and its format carries it.
+    pub fn trace_context(&self) -> Option<&TraceContext> {
+        self.extra.as_deref()?.trace.as_ref()
+    }
+
     /// Why the backend could not read this entry, if it could not.
     pub(crate) fn unreadable_reason(&self) -> Option<&Arc<str>> {
-        match self.extra.as_deref() {
-            Some(Extra::Unreadable(reason)) => Some(reason),
-            _ => None,
-        }
+        self.extra.as_deref()?.unreadable.as_ref()
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::backend::Backend;
+use crate::telemetry::Telemetry;
 use crate::{Error, GapPolicy, InMemory, MessageId, Settings, Subscription};
 #[cfg(feature = "redis")]
 use crate::{Redis, RedisConfig};
@@ -37,6 +38,7 @@ use crate::{Redis, RedisConfig};
 pub struct PubSub {
     backend: Arc<dyn Backend>,
     on_gap: GapPolicy,
+    telemetry: Telemetry,
 }
 
 impl PubSub {
@@ -48,7 +50,65 @@ impl PubSub {
         PubSub {
             backend: Arc::new(backend),
             on_gap,
+            telemetry: Telemetry::default(),
         }
+    }
+
+    /// Records this handle's metrics through `provider` (feature `otel`): messages published
+    /// (`orpc.pubsub.publishes`, by `result`), delivered to subscribers
+    /// (`orpc.pubsub.deliveries`), subscriptions ended behind (`orpc.pubsub.lagged`) and, on
+    /// Redis, the commands Redis failed (`orpc.pubsub.redis.errors`, by `operation`). Every
+    /// series starts at 0. The workspace README maps them to their Prometheus names.
+    ///
+    /// The handle it returns, and its clones, record; clones made before do not. To serve them
+    /// with a router's own metrics, give it the router's provider
+    /// (`Router::prometheus_meter_provider` of `orpc-runtime`).
+    ///
+    /// ```
+    /// use opentelemetry_sdk::metrics::SdkMeterProvider;
+    /// use orpc_pubsub::{PubSub, Settings};
+    ///
+    /// // With the readers and exporters of your choice: OTLP, Prometheus, ...
+    /// let provider = SdkMeterProvider::builder().build();
+    /// let pubsub = PubSub::in_memory(Settings::default()).meter_provider(&provider);
+    /// ```
+    #[cfg(feature = "otel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+    pub fn meter_provider(mut self, provider: &impl opentelemetry::metrics::MeterProvider) -> Self {
+        let meter = provider.meter_with_scope(scope());
+        self.backend.meter(&meter);
+        self.telemetry = std::mem::take(&mut self.telemetry).with_metrics(&meter);
+        self
+    }
+
+    /// Traces this handle's publishes and deliveries through `provider` (feature `otel`), as
+    /// OpenTelemetry's messaging conventions say: a publish is a producer span `publish`, a child
+    /// of the current context (inside an `orpc-runtime` handler, its call's span), and the
+    /// message carries its context ([`TraceContext`](crate::TraceContext)); each delivery is a
+    /// consumer span `deliver`, a child of the subscriber's current context, linked to the
+    /// publish, whichever instance published it. Attributes: `messaging.system =
+    /// "orpc_pubsub"`, `messaging.operation.name`, `messaging.destination.name` (the channel),
+    /// `messaging.message.id`.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::trace::SdkTracerProvider;
+    /// use orpc_pubsub::{PubSub, Settings};
+    ///
+    /// let provider = SdkTracerProvider::builder().build();
+    /// let pubsub = PubSub::in_memory(Settings::default()).tracer_provider(&provider);
+    /// ```
+    #[cfg(feature = "otel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+    pub fn tracer_provider<P>(mut self, provider: &P) -> Self
+    where
+        P: opentelemetry::trace::TracerProvider,
+        P::Tracer: Send + Sync + 'static,
+        <P::Tracer as opentelemetry::trace::Tracer>::Span: Send + Sync + 'static,
+    {
+        let tracer =
+            opentelemetry::global::BoxedTracer::new(Box::new(provider.tracer_with_scope(scope())));
+        self.telemetry = std::mem::take(&mut self.telemetry).with_tracer(tracer);
+        self
     }
 
     /// Channels in this process's memory: no set-up, one instance only.
@@ -86,7 +146,13 @@ impl PubSub {
         payload: impl Into<Bytes>,
     ) -> Result<MessageId, Error> {
         check_channel(channel)?;
-        self.backend.publish(channel, payload.into()).await
+        let publishing = self.telemetry.publish(channel);
+        let result = self
+            .backend
+            .publish(channel, payload.into(), publishing.trace_context())
+            .await;
+        publishing.done(&result);
+        result
     }
 
     /// Subscribes to `channel`. With `last_id` (a client's `Last-Event-ID`), first replays the
@@ -116,6 +182,7 @@ impl PubSub {
             live,
             after,
             self.on_gap,
+            self.telemetry.clone(),
         ))
     }
 
@@ -136,6 +203,13 @@ impl fmt::Debug for PubSub {
             .field("on_gap", &self.on_gap)
             .finish_non_exhaustive()
     }
+}
+
+#[cfg(feature = "otel")]
+fn scope() -> opentelemetry::InstrumentationScope {
+    opentelemetry::InstrumentationScope::builder("orpc-pubsub")
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
 }
 
 fn check_channel(channel: &str) -> Result<(), Error> {

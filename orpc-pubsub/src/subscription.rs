@@ -34,6 +34,7 @@ use futures_util::StreamExt;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::backend::{Backend, FeedItem, LiveFeed};
+use crate::telemetry::Telemetry;
 use crate::{Error, Gap, GapKind, GapPolicy, Message, MessageId};
 
 /// How many retained messages one replay step reads.
@@ -81,6 +82,7 @@ impl Subscription {
         live: LiveFeed,
         after: Option<MessageId>,
         policy: GapPolicy,
+        telemetry: Telemetry,
     ) -> Self {
         let channel: Arc<str> = channel.into();
         let state = State {
@@ -95,6 +97,7 @@ impl Subscription {
             policy,
             last: after,
             pending: VecDeque::new(),
+            telemetry,
         };
         let stream = futures_util::stream::unfold(state, |mut state| async move {
             let item = state.next().await?;
@@ -154,6 +157,7 @@ struct State {
     phase: Phase,
     /// The rest of the current replay page.
     pending: VecDeque<Message>,
+    telemetry: Telemetry,
 }
 
 impl State {
@@ -210,7 +214,10 @@ impl State {
             }
             Ok(FeedItem::Gap(kind)) => Some(self.gap(kind, false)),
             Ok(FeedItem::Closed(err)) => Some(self.end(err)),
-            Err(RecvError::Lagged(skipped)) => Some(self.end(Error::Lagged { skipped })),
+            Err(RecvError::Lagged(skipped)) => {
+                self.telemetry.lagged();
+                Some(self.end(Error::Lagged { skipped }))
+            }
             Err(RecvError::Closed) => {
                 Some(self.end(Error::unavailable("the channel's feed closed")))
             }
@@ -227,6 +234,7 @@ impl State {
             return self.end(err);
         }
         self.last = Some(message.id());
+        self.telemetry.delivered(&self.channel, &message);
         Ok(message)
     }
 

@@ -306,6 +306,42 @@ async fn the_example_serves_channels_from_a_cluster() {
         .await
         .unwrap();
     assert_eq!(len, 2);
+
+    // Its `/metrics` has the channels' counters beside the procedures'.
+    let metrics = client_text(&format!("{base}/metrics")).await;
+    let value = |name: &str, label: &str| {
+        metrics
+            .lines()
+            .find(|line| line.starts_with(&format!("{name}{{")) && line.contains(label))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse::<f64>().ok())
+    };
+    let publishes = "orpc_pubsub_publishes_total";
+    assert_eq!(value(publishes, r#"result="ok""#), Some(2.0), "{metrics}");
+    assert_eq!(
+        value(publishes, r#"result="error""#),
+        Some(0.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        value("orpc_pubsub_deliveries_total", ""),
+        Some(1.0),
+        "{metrics}"
+    );
+    let errors = "orpc_pubsub_redis_errors_total";
+    assert_eq!(
+        value(errors, r#"operation="publish""#),
+        Some(0.0),
+        "{metrics}"
+    );
+    let calls = r#"procedure="publish""#;
+    assert_eq!(value("orpc_calls_total", calls), Some(2.0), "{metrics}");
+}
+
+async fn client_text(url: &str) -> String {
+    let response = orpc_test_support::client().get(url).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{url}");
+    response.text().await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

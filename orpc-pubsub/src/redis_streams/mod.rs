@@ -1,7 +1,7 @@
 //! The Redis Streams backend: channels shared by every instance pointed at one Redis.
 //!
 //! Each channel is one stream, at key `{key_prefix}{channel}`, whose entries hold the payload in
-//! field `p`. Ids are Redis's own stream ids, sent to clients as Redis writes them
+//! field `p` (and the publish's trace context, when it was traced, in `t` and `s`). Ids are Redis's own stream ids, sent to clients as Redis writes them
 //! (`1718000000000-0`), so a client can resume on any instance.
 //!
 //! - **Publish**: one atomic script appends with `XADD` and applies retention (count and age,
@@ -34,6 +34,7 @@
 //! | entry | field `p`: the payload's bytes | field `data`: oRPC's serialized payload, `{"json", "meta", "eventMeta"}` (see `orpc.rs`) |
 //! | payload | any bytes | oRPC's serialized payload ([`orpc_payload`]), checked on publish |
 //! | `retry`, comments | not carried | carried ([`Message::event_meta`](crate::Message::event_meta)) |
+//! | trace context of the publish | carried, fields `t` and `s` ([`TraceContext`]) | not carried: oRPC's entry has no place for it |
 //! | notification | `PUBLISH` of the id on the key (`SPUBLISH` on a cluster) | `PUBLISH` of the entry on the key, for oRPC's subscribers |
 //! | retention | count and age, enforced exactly by `XDEL`, also on read | age (`resumeRetentionSeconds` = [`Retention::max_age`](crate::Retention::max_age)) and count by `XTRIM ~`/`MAXLEN ~` on publish, at least that much kept; the key expires after twice the age without a publish |
 //! | gap check on resume | exact | reported whenever the last id is no longer retained, even if nothing after it was dropped |
@@ -69,7 +70,8 @@ use futures_util::future::{BoxFuture, FutureExt};
 use self::connection::{Connection, Notifier, Target};
 use self::script::{End, Scripts, Window};
 use crate::backend::{Backend, LiveFeed, Page};
-use crate::{Error, GapKind, MessageId, Retention, Settings};
+use crate::telemetry::{RedisErrors, RedisOperation};
+use crate::{Error, GapKind, MessageId, Retention, Settings, TraceContext};
 
 pub use self::orpc::orpc_payload;
 
@@ -263,6 +265,8 @@ struct Inner {
     runtime: tokio::runtime::Handle,
     readers: reader::Readers,
     serial: AtomicU64,
+    /// Counts what Redis failed, once a meter is given.
+    errors: RedisErrors,
 }
 
 impl Redis {
@@ -351,6 +355,7 @@ impl Redis {
                 runtime,
                 readers: Mutex::new(HashMap::new()),
                 serial: AtomicU64::new(0),
+                errors: RedisErrors::default(),
             }),
         })
     }
@@ -491,6 +496,7 @@ impl Backend for Redis {
         &'a self,
         channel: &'a str,
         payload: Bytes,
+        trace: Option<TraceContext>,
     ) -> BoxFuture<'a, Result<MessageId, Error>> {
         async move {
             let inner = &self.inner;
@@ -508,19 +514,25 @@ impl Backend for Redis {
                 &mut conn,
                 &key,
                 stored,
+                trace.as_ref(),
                 inner.retention,
                 inner.notify,
                 inner.config.durability,
             );
-            tokio::time::timeout(inner.config.command_timeout, publishing)
+            let published = tokio::time::timeout(inner.config.command_timeout, publishing)
                 .await
-                .map_err(|_| Error::unavailable("Redis did not answer in time"))?
+                .unwrap_or_else(|_| Err(Error::unavailable("Redis did not answer in time")));
+            inner.errors.count(RedisOperation::Publish, published)
         }
         .boxed()
     }
 
     fn join<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<LiveFeed, Error>> {
-        reader::join(&self.inner, channel).boxed()
+        async move {
+            let joined = reader::join(&self.inner, channel).await;
+            self.inner.errors.count(RedisOperation::Subscribe, joined)
+        }
+        .boxed()
     }
 
     fn replay<'a>(
@@ -535,13 +547,19 @@ impl Backend for Redis {
                 return Ok(Page::default());
             }
             let key = self.inner.key(channel);
-            self.inner.page(&key, after, upto.map(End::At), limit).await
+            let page = self.inner.page(&key, after, upto.map(End::At), limit).await;
+            self.inner.errors.count(RedisOperation::Replay, page)
         }
         .boxed()
     }
 
     fn subscribers(&self, channel: &str) -> usize {
         reader::subscribers(&self.inner, channel)
+    }
+
+    #[cfg(feature = "otel")]
+    fn meter(&self, meter: &opentelemetry::metrics::Meter) {
+        self.inner.errors.meter(meter);
     }
 }
 

@@ -55,6 +55,7 @@ use super::connection::Subscribed;
 use super::script::End;
 use super::{Bounds, Inner, RedisFormat};
 use crate::backend::{FeedItem, LiveFeed};
+use crate::telemetry::RedisOperation;
 use crate::{Error, GapKind, Message, MessageId};
 
 /// How many entries one read of the reader fetches.
@@ -292,7 +293,7 @@ async fn run(inner: Arc<Inner>, feed: Arc<Feed>, key: Vec<u8>, mut count: Count)
             }
             Ok::<(), Error>(())
         };
-        let result = step.await;
+        let result = inner.errors.count(RedisOperation::Read, step.await);
         match result {
             Ok(()) => {
                 if failing_since.take().is_some() {

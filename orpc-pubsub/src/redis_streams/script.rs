@@ -28,7 +28,7 @@ use redis::aio::ConnectionLike;
 use redis::{ErrorKind, ServerErrorKind, Value};
 
 use super::orpc;
-use crate::{Durability, Error, Message, MessageId, RedisFormat, Retention};
+use crate::{Durability, Error, Message, MessageId, RedisFormat, Retention, TraceContext};
 
 /// Deletes what retention no longer keeps from `key`: beyond `max_len` entries, and older
 /// than `age_ms` (0: no limit). Each pass deletes at most 1000 ids (Lua's `unpack` has a
@@ -70,10 +70,21 @@ end
 ";
 
 /// `KEYS[1]`: the stream; `ARGV`: payload, max length, max age in ms (0: none), (unused),
-/// the notification's command: `PUBLISH`, or `SPUBLISH` on a cluster. The notification, on the
-/// stream's key, carries the new id and wakes the readers subscribed to it (`connection.rs`).
+/// the notification's command: `PUBLISH`, or `SPUBLISH` on a cluster, the publish's
+/// `traceparent` and `tracestate` ('' for none). The entry's fields: `p`, the payload; `t` and
+/// `s`, the trace context, when there is one. The notification, on the stream's key, carries the
+/// new id and wakes the readers subscribed to it (`connection.rs`).
 const PUBLISH: &str = r"
-local id = redis.call('XADD', KEYS[1], '*', 'p', ARGV[1])
+local fields = {'p', ARGV[1]}
+if ARGV[6] ~= '' then
+  table.insert(fields, 't')
+  table.insert(fields, ARGV[6])
+  if ARGV[7] ~= '' then
+    table.insert(fields, 's')
+    table.insert(fields, ARGV[7])
+  end
+end
+local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
 retain(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 redis.call(ARGV[5], KEYS[1], id)
 return id
@@ -198,19 +209,23 @@ impl Scripts {
         }
     }
 
-    /// Appends `payload` and announces it with `notify` (`PUBLISH` or `SPUBLISH`); with
-    /// [`Durability::Replicas`], also waits, in the same pipeline on the same connection, until
-    /// that many replicas have it.
+    /// Appends `payload`, with `trace` in the native format, and announces it with `notify`
+    /// (`PUBLISH` or `SPUBLISH`); with [`Durability::Replicas`], also waits, in the same pipeline
+    /// on the same connection, until that many replicas have it.
+    #[allow(clippy::too_many_arguments)]
     pub async fn publish(
         &self,
         conn: &mut impl ConnectionLike,
         key: &[u8],
         payload: &[u8],
+        trace: Option<&TraceContext>,
         retention: Retention,
         notify: &str,
         durability: Durability,
     ) -> Result<MessageId, Error> {
         let age = age_ms(&retention);
+        let traceparent = trace.map_or("", TraceContext::traceparent);
+        let tracestate = trace.and_then(TraceContext::tracestate).unwrap_or("");
         let Durability::Replicas { count, timeout } = durability else {
             let reply: Value = self
                 .publish
@@ -220,6 +235,8 @@ impl Scripts {
                 .arg(age)
                 .arg(age.saturating_mul(2))
                 .arg(notify)
+                .arg(traceparent)
+                .arg(tracestate)
                 .invoke_async(conn)
                 .await
                 .map_err(Error::unavailable)?;
@@ -237,7 +254,9 @@ impl Scripts {
             .arg(retention.max_len())
             .arg(age)
             .arg(age.saturating_mul(2))
-            .arg(notify);
+            .arg(notify)
+            .arg(traceparent)
+            .arg(tracestate);
         let timeout_ms = u64::try_from(timeout.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
@@ -379,17 +398,26 @@ fn parse_entries(reply: Value, format: RedisFormat) -> Result<Vec<Message>, Erro
                     _ => Message::unreadable(id, "the entry has no field"),
                 });
             }
-            let mut payload = Bytes::new();
+            let (mut payload, mut traceparent, mut tracestate) = (Bytes::new(), None, None);
             let mut fields = fields.into_iter();
-            while let (Some(field), Some(value)) = (fields.next(), fields.next()) {
-                if matches!(&field, Value::BulkString(f) if f == b"p") {
-                    if let Value::BulkString(bytes) = value {
-                        payload = Bytes::from(bytes);
-                    }
-                    break;
+            while let (Some(Value::BulkString(field)), Some(Value::BulkString(value))) =
+                (fields.next(), fields.next())
+            {
+                match &field[..] {
+                    b"p" => payload = Bytes::from(value),
+                    b"t" => traceparent = String::from_utf8(value).ok(),
+                    b"s" => tracestate = String::from_utf8(value).ok(),
+                    _ => {}
                 }
             }
-            Ok(Message::new(id, payload))
+            let message = Message::new(id, payload);
+            Ok(match traceparent {
+                Some(traceparent) => message.with_trace_context(TraceContext::new(
+                    traceparent,
+                    tracestate.unwrap_or_default(),
+                )),
+                None => message,
+            })
         })
         .collect()
 }
@@ -460,5 +488,32 @@ mod tests {
         // unreadable, not an error of the whole window.
         let orpc = parse_window(reply, RedisFormat::OrpcCompatible).unwrap();
         assert!(orpc.entries.iter().all(|m| m.unreadable_reason().is_some()));
+    }
+
+    #[test]
+    fn native_entries_carry_their_trace_context() {
+        let entry = |fields: &[&str]| {
+            let fields = fields.iter().map(|f| bulk(f)).collect();
+            Value::Array(vec![bulk("1-0"), Value::Array(fields)])
+        };
+        let reply = Value::Array(vec![
+            entry(&["p", "x", "t", "00-ab-cd-01", "s", "k=v"]),
+            entry(&["p", "y", "t", "00-ab-cd-01"]),
+            entry(&["p", "z"]),
+        ]);
+        let messages = parse_entries(reply, RedisFormat::Native).unwrap();
+        let traces: Vec<_> = messages
+            .iter()
+            .map(|m| m.trace_context().map(|t| (t.traceparent(), t.tracestate())))
+            .collect();
+        assert_eq!(
+            traces,
+            [
+                Some(("00-ab-cd-01", Some("k=v"))),
+                Some(("00-ab-cd-01", None)),
+                None
+            ]
+        );
+        assert_eq!(messages[0].payload().as_ref(), b"x");
     }
 }
