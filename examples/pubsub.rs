@@ -10,6 +10,8 @@
 //!     curl -X POST http://127.0.0.1:8790/api/publish -H 'content-type: application/json' \
 //!          -d '{"channel":"scores","payload":{"home":1,"away":0}}'
 //!
+//! Its metrics, the channels' (`orpc_pubsub_*`) with the procedures', are at `/metrics`.
+//!
 //! Each event's SSE id is the id the publisher's backend assigned (`"7"` in memory,
 //! `"1718000000000-0"` on Redis). A client that reconnects with `Last-Event-ID` gets exactly the
 //! events it missed, then live ones.
@@ -221,8 +223,8 @@ pub(crate) fn router() -> Router {
     Router::new().procedure(publish).procedure(subscribe)
 }
 
-/// Registers `pubsub` as app data, for `serve_with` or a test server's `App`, with payloads in
-/// plain JSON.
+/// Registers `pubsub` as app data, for a test server's `App`, with payloads in plain JSON.
+#[allow(dead_code)] // the tests' (orpc-pubsub/tests/example.rs)
 pub(crate) fn configure(
     pubsub: PubSub,
 ) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
@@ -346,10 +348,16 @@ async fn main() -> std::io::Result<()> {
             PubSub::new(redis, settings.gap_policy())
         }
     };
-    match payloads {
-        Payloads::Json => http::serve_with(router(), args.addr, configure(pubsub)).await,
-        Payloads::Orpc => {
-            http::serve_with(router(), args.addr, configure_with(pubsub, payloads)).await
-        }
-    }
+    let router = router();
+    // Metrics at `/metrics`: the router's and the channels', in one exposition.
+    #[cfg(feature = "otel")]
+    let (router, pubsub) = {
+        let router = router.prometheus();
+        let pubsub = match router.prometheus_meter_provider() {
+            Some(provider) => pubsub.meter_provider(&provider),
+            None => pubsub,
+        };
+        (router, pubsub)
+    };
+    http::serve_with(router, args.addr, configure_with(pubsub, payloads)).await
 }

@@ -47,6 +47,9 @@ pub async fn serve<F>(router: Router, args: Args, configure: F) -> std::io::Resu
 where
     F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
 {
+    // Its metrics at `/metrics`, for Prometheus to scrape.
+    #[cfg(feature = "otel")]
+    let router = router.prometheus();
     match args.tls {
         None => http::serve_with(router, args.addr, configure).await,
         Some((cert, key)) => {

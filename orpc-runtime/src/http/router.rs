@@ -237,6 +237,26 @@ impl Router {
         router
     }
 
+    /// The meter provider of this router's [`Router::prometheus`] exporter, `None` without one
+    /// (feature `otel`): what else records into it is served at the same `/metrics`, such as an
+    /// `orpc-pubsub` handle's metrics (`PubSub::meter_provider`).
+    ///
+    /// ```
+    /// use opentelemetry::metrics::MeterProvider;
+    /// use orpc_runtime::http::Router;
+    ///
+    /// let router = Router::new().prometheus();
+    /// let provider = router.prometheus_meter_provider().unwrap();
+    /// provider.meter("my-app").u64_counter("my.app.orders").build().add(1, &[]);
+    /// ```
+    #[cfg(feature = "otel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+    pub fn prometheus_meter_provider(
+        &self,
+    ) -> Option<opentelemetry_sdk::metrics::SdkMeterProvider> {
+        Some(self.served.prometheus.as_ref()?.provider().clone())
+    }
+
     /// `GET` in Prometheus' text exposition format: the metrics of this router's
     /// [`Router::prometheus`] exporter, or 404 `NOT_FOUND` when it has none (feature `otel`).
     /// Mount it in one line: `.route("/metrics", router.metrics())`.
