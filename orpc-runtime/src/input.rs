@@ -170,8 +170,12 @@ fn place(value: &mut Value, path: &[Segment], leaf: Value) -> Result<(), String>
     Ok(())
 }
 
+/// The message of the 400 an input that fails its schema gets; telemetry counts the calls
+/// answered with it as input validation failures.
+pub(crate) const INPUT_VALIDATION_FAILED: &str = "Input validation failed";
+
 fn invalid_input(issues: Vec<Issue>) -> ORPCError {
-    ORPCError::bad_request("Input validation failed")
+    ORPCError::bad_request(INPUT_VALIDATION_FAILED)
         .with_data(serde_json::json!({ "issues": issues }))
 }
 

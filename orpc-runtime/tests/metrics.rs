@@ -89,6 +89,15 @@ async fn drain(response: reqwest::Response) {
     let _ = response.bytes().await.unwrap();
 }
 
+/// The bytes of an SSE body's frames: every block but comments (`: ...`), with its blank line.
+async fn frame_bytes(response: reqwest::Response) -> usize {
+    let body = response.text().await.unwrap();
+    body.split_inclusive("\n\n")
+        .filter(|block| !block.starts_with(':'))
+        .map(str::len)
+        .sum()
+}
+
 #[actix_web::test]
 async fn the_specs_scenario_over_rpc() {
     let c = Conformance::start();
@@ -109,6 +118,15 @@ async fn the_specs_scenario_over_rpc() {
         ("orpc_events_sent_total", &[r#"procedure="count""#]),
         ("orpc_streams_active", &[r#"procedure="forever""#]),
         ("orpc_calls_total", &[r#"procedure="echo""#, r#"code="OK""#]),
+        ("orpc_stream_sent_bytes_total", &[r#"procedure="count""#]),
+        (
+            "orpc_validation_failures_total",
+            &[r#"procedure="echo""#, r#"kind="input""#],
+        ),
+        (
+            "orpc_validation_failures_total",
+            &[r#"procedure="validated""#, r#"kind="event""#],
+        ),
     ] {
         assert_eq!(
             fresh.sum(metric, labels),
@@ -117,8 +135,9 @@ async fn the_specs_scenario_over_rpc() {
         );
     }
 
+    let mut count_bytes = 0;
     for _ in 0..3 {
-        drain(c.rpc("count", json!({ "n": 5 })).await).await;
+        count_bytes += frame_bytes(c.rpc("count", json!({ "n": 5 })).await).await;
     }
     let mut forever = Frames::new(c.rpc("forever", json!({ "interval_ms": 20 })).await);
     forever.next().await.expect("a first event");
@@ -139,6 +158,18 @@ async fn the_specs_scenario_over_rpc() {
         Some(3.0)
     );
     assert_eq!(after.sum("orpc_events_sent_total", &count), Some(15.0));
+    // Every byte of their frames (five events and `done` each), none of the opening comment.
+    assert_eq!(
+        after.sum("orpc_stream_sent_bytes_total", &count),
+        Some(count_bytes as f64)
+    );
+    assert_eq!(
+        after.sum(
+            "orpc_validation_failures_total",
+            &[r#"procedure="echo""#, r#"kind="input""#]
+        ),
+        Some(1.0)
+    );
     assert_eq!(
         after.sum(
             "orpc_streams_ended_total",
@@ -173,9 +204,22 @@ async fn the_specs_scenario_over_rpc() {
         after.sum("orpc_events_sent_total", &[r#"transport="websocket""#]),
         Some(0.0)
     );
-    // A plain call that succeeds.
+    // A plain call that succeeds, and an event that fails its schema.
     drain(c.rpc("echo", json!({ "name": "ada" })).await).await;
+    drain(c.rpc("validated", json!({ "values": [1, 101] })).await).await;
     let last = scrape(&c).await;
+    assert_eq!(
+        last.sum(
+            "orpc_validation_failures_total",
+            &[r#"procedure="validated""#, r#"kind="event""#]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        last.sum("orpc_validation_failures_total", &[r#"kind="input""#]),
+        Some(1.0),
+        "an error the handler returns is not an input validation failure"
+    );
     assert_eq!(
         last.sum("orpc_calls_total", &[r#"procedure="echo""#, r#"code="OK""#]),
         Some(1.0)
@@ -217,6 +261,10 @@ async fn the_websocket_transport_counts_as_websocket() {
     assert!(counted);
     let ws = [r#"procedure="count""#, r#"transport="websocket""#];
     assert_eq!(s.sum("orpc_events_sent_total", &ws), Some(4.0));
+    assert!(
+        s.sum("orpc_stream_sent_bytes_total", &ws).unwrap() > 4.0 * 20.0,
+        "four events and done, each a JSON message"
+    );
     assert_eq!(
         s.sum("orpc_events_sent_total", &[r#"transport="sse""#]),
         Some(0.0)

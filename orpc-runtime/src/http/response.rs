@@ -214,6 +214,7 @@ impl SseBody {
     /// Encodes what the handler has ready, up to a batch; the stream ends after its last frame.
     fn encode_ready(&mut self, cx: &mut Context<'_>) {
         let started = std::time::Instant::now();
+        let before = self.encoder.len();
         let encoder = &mut self.encoder;
         let polled = self.stream.poll_with(|mut source| {
             let mut events = 0;
@@ -228,7 +229,8 @@ impl SseBody {
             (events, None)
         });
         if let Some((events, last)) = polled {
-            self.stream.account(started, events, last);
+            let bytes = self.encoder.len().saturating_sub(before) as u64;
+            self.stream.account(started, events, bytes, last);
         }
     }
 

@@ -17,7 +17,7 @@
 //!    its transport could no longer reach the client.
 //!
 //! Each step is also reported to the router's telemetry (`telemetry/`): a refused or failed
-//! start as a call with its error's code, the start, each poll's events, and the end with how
+//! start as a call with its error's code, the start, each poll's events and bytes, and the end with how
 //! it ended and how long its cleanup took.
 
 use std::pin::Pin;
@@ -65,7 +65,7 @@ impl StreamPolicy {
             None => {
                 let error = ORPCError::new("SERVICE_UNAVAILABLE")
                     .with_message("Too many open streams; retry later");
-                self.telemetry.call_failed(procedure, trace, &error.code);
+                self.telemetry.call_failed(procedure, trace, &error);
                 Err(error)
             }
         }
@@ -92,7 +92,7 @@ impl Reserved {
     /// The stream did not start: `error` kept it from it. Gives the place back.
     pub(crate) fn failed(self, error: &ORPCError) {
         self.telemetry
-            .call_failed(self.procedure, self.trace, &error.code);
+            .call_failed(self.procedure, self.trace, error);
     }
 }
 
@@ -154,9 +154,15 @@ impl OpenStream {
     }
 
     /// After one poll's batch of frames: warns when it blocked its worker thread (started at
-    /// `started`), counts its `events`, and, when `last` is its last frame, counts how the
-    /// stream ended and ends it.
-    pub(crate) fn account(&mut self, started: Instant, events: u64, last: Option<Written>) {
+    /// `started`), counts its `events` and the `bytes` of its frames, and, when `last` is its
+    /// last frame, counts how the stream ended and ends it.
+    pub(crate) fn account(
+        &mut self,
+        started: Instant,
+        events: u64,
+        bytes: u64,
+        last: Option<Written>,
+    ) {
         let took = started.elapsed();
         if took > SLOW_POLL {
             tracing::warn!(
@@ -168,7 +174,10 @@ impl OpenStream {
             let counters = place.started.counters();
             if events > 0 {
                 counters.events.fetch_add(events, Ordering::Relaxed);
-                place.record.events(events);
+            }
+            place.record.sent(events, bytes);
+            if last == Some(Written::Invalid) {
+                place.record.invalid_event();
             }
             let ended_badly = match last {
                 Some(Written::Error) => Some(&counters.errors),

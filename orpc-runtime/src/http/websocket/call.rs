@@ -120,6 +120,7 @@ fn poll_frames(
     outbox: &Outbox,
 ) -> Poll<()> {
     let started = std::time::Instant::now();
+    let mut bytes = 0;
     let polled = stream.poll_with(|mut source| {
         let mut events = 0;
         loop {
@@ -144,6 +145,7 @@ fn poll_frames(
                 return (Poll::Ready(()), events, Some(written));
             }
             events += 1;
+            bytes += out.as_bytes().len() as u64;
             if outbox.text(out.as_bytes()).is_err() {
                 return (Poll::Ready(()), events, None);
             }
@@ -153,7 +155,10 @@ fn poll_frames(
     let Some((polled, events, last)) = polled else {
         return Poll::Ready(());
     };
-    stream.account(started, events, last);
+    if last.is_some() {
+        bytes += out.as_bytes().len() as u64;
+    }
+    stream.account(started, events, bytes, last);
     if last.is_some() {
         let _ = outbox.text(out.as_bytes());
         out.clear();

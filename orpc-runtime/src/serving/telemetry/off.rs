@@ -25,7 +25,7 @@ impl Telemetry {
         future
     }
 
-    pub(crate) fn call_failed(&self, _procedure: &'static str, _trace: CallTrace, _code: &str) {}
+    pub(crate) fn call_failed(&self, _: &'static str, _: CallTrace, _: &crate::ORPCError) {}
 
     pub(crate) fn stream_started(
         &self,
@@ -54,7 +54,9 @@ impl StreamRecord {
         f()
     }
 
-    pub(crate) fn events(&mut self, _count: u64) {}
+    pub(crate) fn sent(&mut self, _events: u64, _bytes: u64) {}
+
+    pub(crate) fn invalid_event(&self) {}
 
     pub(crate) fn ended(self, _how: Ending, _cleanup: std::time::Duration) {}
 }

@@ -18,6 +18,8 @@
 //! | `orpc.streams.active` | up-down counter | `procedure`, `transport` | `orpc_streams_active` |
 //! | `orpc.streams.ended` | counter | `procedure`, `transport`, `reason` | `orpc_streams_ended_total` |
 //! | `orpc.events.sent` | counter | `procedure`, `transport` | `orpc_events_sent_total` |
+//! | `orpc.stream.sent` | counter, By | `procedure`, `transport` | `orpc_stream_sent_bytes_total` |
+//! | `orpc.validation.failures` | counter | `procedure`, `kind` (`input`, `event`) | `orpc_validation_failures_total` |
 //! | `orpc.stream.duration` | histogram, s | `procedure`, `transport` | `orpc_stream_duration_seconds` |
 //! | `orpc.stream.first_event` | histogram, s | `procedure`, `transport` | `orpc_stream_first_event_seconds` |
 //! | `orpc.stream.cleanup` | histogram, s | `procedure`, `transport`, `reason` | `orpc_stream_cleanup_seconds` |
@@ -25,8 +27,9 @@
 //! | `orpc.call.duration` | histogram, s | `procedure`, `code` | `orpc_call_duration_seconds` |
 //!
 //! Every counter series of a registered procedure exists from the start at 0 (streams: each
-//! transport and reason; plain calls: `code="OK"`); a histogram's series appear with its first
-//! measurement, as OpenTelemetry has no empty histogram.
+//! transport and reason; plain calls: `code="OK"`; input validation failures for every
+//! procedure, event ones for streams); a histogram's series appear with its first measurement,
+//! as OpenTelemetry has no empty histogram.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,6 +64,8 @@ struct Instruments {
     streams_active: UpDownCounter<i64>,
     streams_ended: Counter<u64>,
     events_sent: Counter<u64>,
+    bytes_sent: Counter<u64>,
+    validation_failures: Counter<u64>,
     stream_duration: Histogram<f64>,
     first_event: Histogram<f64>,
     cleanup: Histogram<f64>,
@@ -92,6 +97,18 @@ fn ended_attributes(procedure: &'static str, transport: Transport, how: Ending) 
     ]
 }
 
+fn validation_attributes(procedure: &'static str, kind: &'static str) -> [KeyValue; 2] {
+    [
+        KeyValue::new("procedure", procedure),
+        KeyValue::new("kind", kind),
+    ]
+}
+
+/// Whether a call's error is its input failing the procedure's schema.
+fn is_invalid_input(error: &crate::ORPCError) -> bool {
+    error.code == "BAD_REQUEST" && error.message == crate::input::INPUT_VALIDATION_FAILED
+}
+
 fn call_attributes(procedure: &'static str, code: &str) -> [KeyValue; 2] {
     // A successful call, the common case, allocates nothing.
     let code: opentelemetry::Value = match code {
@@ -118,6 +135,17 @@ impl Instruments {
             events_sent: meter
                 .u64_counter("orpc.events.sent")
                 .with_description("Events sent (message frames; not done, error or comments)")
+                .build(),
+            bytes_sent: meter
+                .u64_counter("orpc.stream.sent")
+                .with_description("Bytes of streams' frames written: events, done and error")
+                .with_unit("By")
+                .build(),
+            validation_failures: meter
+                .u64_counter("orpc.validation.failures")
+                .with_description(
+                    "Inputs and events that failed their schema: a call answered 400, a stream ended",
+                )
                 .build(),
             stream_duration: seconds(
                 meter,
@@ -194,14 +222,19 @@ impl Telemetry {
     /// reason, a plain procedure's `code="OK"`.
     pub(crate) fn register(&self, procedure: &'static str, stream: bool) {
         let Some(i) = &self.metrics else { return };
+        i.validation_failures
+            .add(0, &validation_attributes(procedure, "input"));
         if !stream {
             i.calls.add(0, &call_attributes(procedure, "OK"));
             return;
         }
+        i.validation_failures
+            .add(0, &validation_attributes(procedure, "event"));
         for transport in Transport::ALL {
             let attributes = stream_attributes(procedure, transport);
             i.streams_active.add(0, &attributes);
             i.events_sent.add(0, &attributes);
+            i.bytes_sent.add(0, &attributes);
             for how in Ending::ALL {
                 i.streams_ended
                     .add(0, &ended_attributes(procedure, transport, how));
@@ -269,6 +302,10 @@ impl Telemetry {
                 Err(error) => error.code.as_str(),
             };
             if let Some(i) = &metrics {
+                if matches!(&answer, Err(error) if is_invalid_input(error)) {
+                    i.validation_failures
+                        .add(1, &validation_attributes(procedure, "input"));
+                }
                 let attributes = call_attributes(procedure, code);
                 i.calls.add(1, &attributes);
                 i.call_duration
@@ -281,11 +318,20 @@ impl Telemetry {
 
     /// A stream that failed before it started: invalid input, a failed extractor, refused at the
     /// router's limit.
-    pub(crate) fn call_failed(&self, procedure: &'static str, trace: CallTrace, code: &str) {
+    pub(crate) fn call_failed(
+        &self,
+        procedure: &'static str,
+        trace: CallTrace,
+        error: &crate::ORPCError,
+    ) {
         if let Some(i) = &self.metrics {
-            i.calls.add(1, &call_attributes(procedure, code));
+            if is_invalid_input(error) {
+                i.validation_failures
+                    .add(1, &validation_attributes(procedure, "input"));
+            }
+            i.calls.add(1, &call_attributes(procedure, &error.code));
         }
-        trace.end_call(code);
+        trace.end_call(&error.code);
     }
 
     /// A stream of `procedure` has started on `transport`, traced by `trace`.
@@ -365,17 +411,31 @@ impl StreamRecord {
         }
     }
 
-    /// `count` more events sent.
-    pub(crate) fn events(&mut self, count: u64) {
+    /// `events` more events sent, in frames of `bytes` bytes in all (with a last frame's).
+    pub(crate) fn sent(&mut self, events: u64, bytes: u64) {
         let Some(open) = &mut self.0 else { return };
-        let first = open.events == 0;
-        open.events += count;
+        let first = open.events == 0 && events > 0;
+        open.events += events;
         let Some(i) = &open.metrics else { return };
         let attributes = stream_attributes(open.procedure, open.transport);
-        i.events_sent.add(count, &attributes);
+        if events > 0 {
+            i.events_sent.add(events, &attributes);
+        }
+        if bytes > 0 {
+            i.bytes_sent.add(bytes, &attributes);
+        }
         if first {
             i.first_event
                 .record(open.started.elapsed().as_secs_f64(), &attributes);
+        }
+    }
+
+    /// An event, or the return value, failed its schema: the stream ends with an error.
+    pub(crate) fn invalid_event(&self) {
+        let Some(open) = &self.0 else { return };
+        if let Some(i) = &open.metrics {
+            i.validation_failures
+                .add(1, &validation_attributes(open.procedure, "event"));
         }
     }
 
