@@ -10,13 +10,18 @@
 //!   or above the newest ever issued (an id from before a restart of the process).
 //! - **Memory** per channel is at most [`Retention::max_len`] messages plus the live ring of
 //!   [`Settings::buffer_len`] messages, whatever the number of subscribers and however slow
-//!   they are. A channel's state lives as long as the backend: dropping it would restart its
-//!   numbering, and a resuming client could then be given the wrong messages.
+//!   they are. With an age limit ([`Retention::max_age`]), a channel whose messages have all
+//!   expired and that has no subscriber goes dormant: every few hundred publishes a sweep frees
+//!   its ring and messages and keeps only its last id (eight bytes and its name), so that
+//!   channels made for one story each (a chat reply, a job) do not add up. A dormant channel
+//!   comes back with its numbering where it was: a resuming client is never given the wrong
+//!   messages.
 //! - **Contention**: publishers to one channel serialize on its lock; channels are independent
 //!   but for a read lock on the channel table.
 //! - **Age** is measured with `tokio::time::Instant`, so tests may pause time.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use bytes::Bytes;
@@ -43,10 +48,22 @@ use crate::{Error, GapKind, Message, MessageId, Retention, Settings, TraceContex
 /// # }
 /// ```
 pub struct InMemory {
-    channels: RwLock<HashMap<Box<str>, Arc<Channel>>>,
+    channels: RwLock<Channels>,
     retention: Retention,
     buffer: usize,
+    /// Publishes since the last sweep of dormant channels.
+    publishes: AtomicU64,
 }
+
+#[derive(Default)]
+struct Channels {
+    active: HashMap<Box<str>, Arc<Channel>>,
+    /// Channels with nothing retained and no subscriber: their last id only.
+    dormant: HashMap<Box<str>, u64>,
+}
+
+/// How many publishes between two sweeps for dormant channels.
+const SWEEP_EVERY: u64 = 256;
 
 struct Channel {
     log: Mutex<Log>,
@@ -54,6 +71,9 @@ struct Channel {
 }
 
 struct Log {
+    /// Set by the sweep that made the channel dormant: whoever holds this channel then must
+    /// look it up again.
+    retired: bool,
     /// The last id issued, 0 before the first message.
     head: u64,
     /// Retained messages, oldest first, with consecutive ids ending at `head`.
@@ -64,31 +84,46 @@ impl InMemory {
     /// An empty set of channels with `settings`' retention and buffer.
     pub fn new(settings: Settings) -> Self {
         InMemory {
-            channels: RwLock::new(HashMap::new()),
+            channels: RwLock::new(Channels::default()),
             retention: settings.retention_policy(),
             buffer: settings.buffer_len(),
+            publishes: AtomicU64::new(0),
         }
     }
 
+    /// The channel, active or brought back from dormancy; `None` if it never had a message or a
+    /// subscriber.
     fn channel(&self, name: &str) -> Option<Arc<Channel>> {
         let channels = self.channels.read().unwrap_or_else(PoisonError::into_inner);
-        channels.get(name).cloned()
+        if let Some(channel) = channels.active.get(name) {
+            return Some(channel.clone());
+        }
+        if !channels.dormant.contains_key(name) {
+            return None;
+        }
+        drop(channels);
+        Some(self.channel_or_new(name))
     }
 
     fn channel_or_new(&self, name: &str) -> Arc<Channel> {
-        if let Some(channel) = self.channel(name) {
-            return channel;
+        {
+            let channels = self.channels.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(channel) = channels.active.get(name) {
+                return channel.clone();
+            }
         }
         let mut channels = self
             .channels
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        channels
+        let Channels { active, dormant } = &mut *channels;
+        active
             .entry(name.into())
             .or_insert_with(|| {
                 Arc::new(Channel {
                     log: Mutex::new(Log {
-                        head: 0,
+                        retired: false,
+                        head: dormant.remove(name).unwrap_or(0),
                         retained: VecDeque::new(),
                     }),
                     live: broadcast::channel(self.buffer).0,
@@ -97,14 +132,60 @@ impl InMemory {
             .clone()
     }
 
+    /// The channel's log, locked, on a channel that is not dormant.
+    fn locked<T>(&self, name: &str, f: impl FnOnce(&Channel, &mut Log) -> T) -> T {
+        loop {
+            let channel = self.channel_or_new(name);
+            let mut log = channel.log.lock().unwrap_or_else(PoisonError::into_inner);
+            if !log.retired {
+                return f(&channel, &mut log);
+            }
+        }
+    }
+
+    /// Makes dormant every channel whose messages all expired and that has no subscriber.
+    fn sweep(&self) {
+        let now = Instant::now();
+        let mut channels = self
+            .channels
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Channels { active, dormant } = &mut *channels;
+        active.retain(|name, channel| {
+            let mut log = channel.log.lock().unwrap_or_else(PoisonError::into_inner);
+            log.expire(&self.retention, now);
+            if !log.retained.is_empty() || channel.live.receiver_count() > 0 {
+                return true;
+            }
+            log.retired = true;
+            dormant.insert(name.clone(), log.head);
+            false
+        });
+    }
+
     fn publish_now(
         &self,
         name: &str,
         payload: Bytes,
         trace: Option<TraceContext>,
     ) -> Result<MessageId, Error> {
-        let channel = self.channel_or_new(name);
-        let mut log = channel.log.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.retention.age().is_some()
+            && self.publishes.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1
+        {
+            self.sweep();
+        }
+        self.locked(name, |channel, log| {
+            Self::append(channel, log, &self.retention, payload, trace)
+        })
+    }
+
+    fn append(
+        channel: &Channel,
+        log: &mut Log,
+        retention: &Retention,
+        payload: Bytes,
+        trace: Option<TraceContext>,
+    ) -> Result<MessageId, Error> {
         let Some(head) = log.head.checked_add(1) else {
             return Err(Error::unavailable("the channel has used up its ids"));
         };
@@ -116,17 +197,17 @@ impl InMemory {
         }
         let now = Instant::now();
         log.retained.push_back((now, message.clone()));
-        log.expire(&self.retention, now);
+        log.expire(retention, now);
         // No receiver is not an error: the message is retained for those who resume.
         let _ = channel.live.send(FeedItem::Message(message));
         Ok(id)
     }
 
     fn join_now(&self, name: &str) -> LiveFeed {
-        let channel = self.channel_or_new(name);
-        let log = channel.log.lock().unwrap_or_else(PoisonError::into_inner);
-        let head = (log.head > 0).then(|| MessageId::sequence(log.head));
-        LiveFeed::new(channel.live.subscribe(), head, None)
+        self.locked(name, |channel, log| {
+            let head = (log.head > 0).then(|| MessageId::sequence(log.head));
+            LiveFeed::new(channel.live.subscribe(), head, None)
+        })
     }
 
     fn replay_now(
@@ -230,7 +311,11 @@ impl Backend for InMemory {
     }
 
     fn subscribers(&self, channel: &str) -> usize {
-        self.channel(channel)
+        // A dormant channel has none.
+        let channels = self.channels.read().unwrap_or_else(PoisonError::into_inner);
+        channels
+            .active
+            .get(channel)
             .map_or(0, |channel| channel.live.receiver_count())
     }
 }
@@ -279,6 +364,42 @@ mod tests {
             memory.replay_now("c", stream_id, seq(8), 10).gap,
             Some(GapKind::Unknown)
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn channels_whose_messages_expired_go_dormant_and_keep_their_numbering() {
+        let age = std::time::Duration::from_secs(10);
+        let memory = InMemory::new(Settings::default().retention(Retention::new(100).max_age(age)));
+        for i in 0..300 {
+            memory
+                .publish_now(&format!("reply-{i}"), Bytes::new(), None)
+                .unwrap();
+        }
+        memory.publish_now("reply-0", Bytes::new(), None).unwrap();
+        let watched = memory.join_now("reply-1");
+        tokio::time::advance(age * 2).await;
+        // The next sweep comes within SWEEP_EVERY publishes.
+        for _ in 0..SWEEP_EVERY {
+            memory.publish_now("busy", Bytes::new(), None).unwrap();
+        }
+        let active = |memory: &InMemory| memory.channels.read().unwrap().active.len();
+        // Left: "busy", and "reply-1", which has a subscriber.
+        assert_eq!(active(&memory), 2);
+        drop(watched);
+        // A dormant channel numbers on from where it was, for a publisher and for a resume.
+        assert_eq!(memory.replay_now("reply-0", seq(2), seq(2), 10).gap, None);
+        assert_eq!(
+            memory.replay_now("reply-0", seq(1), seq(2), 10).gap,
+            Some(GapKind::Expired)
+        );
+        assert_eq!(
+            memory.replay_now("reply-5", seq(2), seq(2), 10).gap,
+            Some(GapKind::Unknown)
+        );
+        let id = memory.publish_now("reply-0", Bytes::new(), None).unwrap();
+        assert_eq!(id, MessageId::sequence(3));
+        assert_eq!(memory.join_now("reply-7").head, seq(1));
+        assert_eq!(memory.subscribers("reply-9"), 0);
     }
 
     #[tokio::test(start_paused = true)]

@@ -186,6 +186,37 @@ impl PubSub {
         ))
     }
 
+    /// Subscribes to `channel` from its oldest retained message: replays all that retention
+    /// kept, then goes on live. For a channel that holds one whole story (a chat reply, say) that
+    /// a client without a last id wants from its beginning.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), orpc_pubsub::Error> {
+    /// use futures_util::StreamExt;
+    /// use orpc_pubsub::{PubSub, Settings};
+    ///
+    /// let pubsub = PubSub::in_memory(Settings::default());
+    /// pubsub.publish("reply-7", "Hello").await?;
+    /// let mut all = pubsub.subscribe_from_oldest("reply-7").await?;
+    /// pubsub.publish("reply-7", ", world").await?;
+    /// assert_eq!(all.next().await.unwrap()?.payload().as_ref(), b"Hello");
+    /// assert_eq!(all.next().await.unwrap()?.payload().as_ref(), b", world");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn subscribe_from_oldest(&self, channel: &str) -> Result<Subscription, Error> {
+        check_channel(channel)?;
+        let live = self.backend.join(channel).await?;
+        Ok(Subscription::from_oldest(
+            self.backend.clone(),
+            channel,
+            live,
+            self.on_gap,
+            self.telemetry.clone(),
+        ))
+    }
+
     /// How many subscriptions to `channel` this process has.
     pub fn subscribers(&self, channel: &str) -> usize {
         self.backend.subscribers(channel)

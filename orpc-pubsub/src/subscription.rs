@@ -2,8 +2,10 @@
 //!
 //! Guarantees, for every backend:
 //! - **Order, exactly once.** Messages arrive in id order. A subscription given a last id first
-//!   replays the retained messages after it up to the channel's head when it joined, then goes
-//!   on with the live feed, which starts right after that head (see [`Backend`]). Any message
+//!   replays the retained messages after it (one made
+//!   [from the oldest](crate::PubSub::subscribe_from_oldest): all of them) up to the channel's
+//!   head when it joined, then goes on with the live feed, which starts right after that head
+//!   (see [`Backend`]). Any message
 //!   at or before the last delivered id is dropped, so nothing is delivered twice even when the
 //!   last id is ahead of this process (a client that comes from another instance).
 //! - **Never silence.** Incomplete history is reported per [`GapPolicy`]. A subscriber that falls
@@ -84,11 +86,37 @@ impl Subscription {
         policy: GapPolicy,
         telemetry: Telemetry,
     ) -> Self {
+        Self::start(backend, channel, live, after, false, policy, telemetry)
+    }
+
+    /// A subscription that replays everything retained up to the head it joined after, then
+    /// goes on live.
+    pub(crate) fn from_oldest(
+        backend: Arc<dyn Backend>,
+        channel: &str,
+        live: LiveFeed,
+        policy: GapPolicy,
+        telemetry: Telemetry,
+    ) -> Self {
+        Self::start(backend, channel, live, None, true, policy, telemetry)
+    }
+
+    fn start(
+        backend: Arc<dyn Backend>,
+        channel: &str,
+        live: LiveFeed,
+        after: Option<MessageId>,
+        replay: bool,
+        policy: GapPolicy,
+        telemetry: Telemetry,
+    ) -> Self {
         let channel: Arc<str> = channel.into();
         let state = State {
             backend,
             channel: channel.clone(),
-            phase: if after.is_some() {
+            // A last id is checked for gaps even before any message; from the oldest, an empty
+            // channel has nothing to replay.
+            phase: if after.is_some() || (replay && live.head.is_some()) {
                 Phase::Replay
             } else {
                 Phase::Live

@@ -98,6 +98,31 @@ async fn resume_replays_what_was_missed_then_goes_live(kind: Kind) {
     assert_eq!(next_text(&mut at_head).await.1, "8");
 }
 
+/// From the oldest: everything retention kept, then live, with no duplicate at the seam; an empty
+/// channel goes straight to live; what retention dropped is not asked for, so it is no gap.
+async fn from_the_oldest_replays_all_retained_then_goes_live(kind: Kind) {
+    let Some(pubsub) = kind.pubsub("oldest", settings(3, GapPolicy::Error)).await else {
+        return;
+    };
+    let channel = unique("oldest");
+    let mut empty = pubsub.subscribe_from_oldest(&channel).await.unwrap();
+    publish_n(&pubsub, &channel, 0..5).await;
+    for i in 0..5 {
+        assert_eq!(next_text(&mut empty).await.1, i.to_string());
+    }
+    // Retention keeps the last three of five. (The replay reads retention when first polled:
+    // what is published before that may push the oldest out of it.)
+    let mut all = pubsub.subscribe_from_oldest(&channel).await.unwrap();
+    for i in 2..5 {
+        assert_eq!(next_text(&mut all).await.1, i.to_string());
+    }
+    publish_n(&pubsub, &channel, 5..7).await;
+    for i in 5..7 {
+        assert_eq!(next_text(&mut all).await.1, i.to_string());
+    }
+    assert!(quiet_for(&mut all, Duration::from_millis(200)).await);
+}
+
 /// Subscribers join, with and without a last id, while a publisher is publishing: each must get
 /// every message after its last id (or after it joined) exactly once, in order.
 async fn publishing_while_subscribing_loses_and_repeats_nothing(kind: Kind) {
@@ -448,6 +473,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     resume_replays_what_was_missed_then_goes_live,
+    from_the_oldest_replays_all_retained_then_goes_live,
     publishing_while_subscribing_loses_and_repeats_nothing,
     a_last_id_older_than_retention_is_an_error_by_default,
     under_the_marker_policy_a_gap_is_marked_and_the_rest_follows,
