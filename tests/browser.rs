@@ -8,8 +8,8 @@
 //! - live scores change, and that after `POST /api/cut` ends the stream from the server side, the
 //!   page's `EventSource` reconnects with `Last-Event-ID` and resumes with no duplicate and no
 //!   gap in the event ids;
-//! - a chat reply streams to its summary, and Stop cancels the next one, whose cleanup runs on the
-//!   server;
+//! - a chat reply survives a reload mid-answer, shown whole and exactly once as the server has
+//!   it, and Stop ends the next one on the server;
 //! - the ticker shows its twenty symbols live and links to the OpenAPI document;
 //! - over HTTPS (HTTP/2) one tab runs ten `EventSource`s at once, where HTTP/1.1's six-connection
 //!   limit leaves four waiting, and closing one runs its cleanup on the server;

@@ -25,6 +25,8 @@
 //! Run it with `cargo test --test interop`, or the JS side alone with
 //! `npm ci && cd tests/interop && CONFORMANCE_BIN=../../target/debug/examples/conformance npm test`.
 //!
+//! Another runs `tests/ai-sdk/`: the AI SDK's reader and types against the `ai_chat` example.
+//!
 //! A second test does the same for oRPC 2 (a beta) in `tests/interop-v2/`: its `RPCLink`
 //! (`@orpc/client` 2.0.0-beta.16) against the server's `/v2/rpc` and, for the same checks,
 //! against oRPC 2's own server; a client typed by the oRPC 2 contract (`--emit-typescript-v2`).
@@ -52,6 +54,19 @@ fn official_js_clients_interop_with_the_conformance_server() {
         &[("TLS_CERT", &cert), ("TLS_KEY", &key)],
     );
     let _ = std::fs::remove_dir_all(&tls_dir);
+}
+
+/// The AI SDK (`ai` 7.x) reading the `ai_chat` example through oRPC's client, in `tests/ai-sdk/`:
+/// `readUIMessageStream` assembles its replies, and a client typed by its contract takes the
+/// SDK's messages and yields the SDK's chunks (`tsc`).
+#[test]
+fn the_ai_sdk_reads_the_ai_chat_example() {
+    let ai_chat = example_binary("ai_chat");
+    run_suite(
+        "the AI SDK's reader and types against the ai_chat example",
+        "ai-sdk",
+        &[("AI_CHAT_BIN", &ai_chat)],
+    );
 }
 
 #[test]

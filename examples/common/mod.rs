@@ -11,13 +11,28 @@ pub struct Args {
 }
 
 /// Reads the command line; see [`Args`].
+#[allow(dead_code)] // each example compiles this module; ai_chat takes more flags
 pub fn args(example: &str, default: &str) -> std::io::Result<Args> {
-    let usage =
+    Ok(args_with(example, default, &[])?.0)
+}
+
+/// [`args`], with the flags `extra` (each `--flag VALUE`, shown in the usage as written) too:
+/// their values by flag.
+pub fn args_with(
+    example: &str,
+    default: &str,
+    extra: &[&str],
+) -> std::io::Result<(Args, std::collections::HashMap<String, String>)> {
+    let mut usage =
         format!("usage: {example} [--addr HOST:PORT] [--tls-cert CERT.pem --tls-key KEY.pem]");
+    for flag in extra {
+        usage.push_str(&format!(" [{flag}]"));
+    }
     let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, message);
     let mut args = std::env::args().skip(1);
     let mut addr = default.to_owned();
     let (mut cert, mut key) = (None, None);
+    let mut values = std::collections::HashMap::new();
     while let Some(arg) = args.next() {
         let mut value = |flag: &str| {
             args.next()
@@ -27,6 +42,10 @@ pub fn args(example: &str, default: &str) -> std::io::Result<Args> {
             "--addr" => addr = value("--addr")?,
             "--tls-cert" => cert = Some(value("--tls-cert")?),
             "--tls-key" => key = Some(value("--tls-key")?),
+            flag if extra.iter().any(|e| e.split(' ').next() == Some(flag)) => {
+                let given = value(flag)?;
+                values.insert(flag.to_owned(), given);
+            }
             other => return Err(invalid(format!("unknown argument {other:?}; {usage}"))),
         }
     }
@@ -39,7 +58,7 @@ pub fn args(example: &str, default: &str) -> std::io::Result<Args> {
             )))
         }
     };
-    Ok(Args { addr, tls })
+    Ok((Args { addr, tls }, values))
 }
 
 /// Serves `router` as the command line says: plain HTTP, or HTTPS (HTTP/1.1 and HTTP/2).
