@@ -221,9 +221,11 @@ async fn main() -> std::io::Result<()> {
     }
     let model = model(&flags)?;
     // Each reply is a channel of its own: it keeps every chunk of even a very long reply, for
-    // ten minutes after its last.
+    // ten minutes after its last. Its live ring is small (it is allocated whole, per reply): a
+    // reader more than 64 chunks behind reads on from retention.
     let settings = Settings::default()
-        .retention(Retention::new(replies::MAX_CHUNKS).max_age(replies::RETENTION));
+        .retention(Retention::new(replies::MAX_CHUNKS).max_age(replies::RETENTION))
+        .buffer(64);
     let unreachable = |e: String| std::io::Error::other(format!("Redis: {e}"));
     let replies = match flags.get("--redis") {
         None => Replies::in_memory(PubSub::in_memory(settings), model),

@@ -216,12 +216,12 @@ impl Reader {
                 Ok(Some(Err(Error::Lagged { .. }))) => {
                     // Behind the live feed: the rest is in retention.
                     let channel = channel(&self.chat, &self.reply);
-                    match self
-                        .replies
-                        .pubsub
-                        .subscribe(&channel, self.last.as_deref())
-                        .await
-                    {
+                    let pubsub = &self.replies.pubsub;
+                    let again = match self.last.as_deref() {
+                        Some(last) => pubsub.subscribe(&channel, Some(last)).await,
+                        None => pubsub.subscribe_from_oldest(&channel).await,
+                    };
+                    match again {
                         Ok(subscription) => self.subscription = subscription,
                         Err(err) => return Some((self.end(error_chunk(&err)), None)),
                     }
@@ -484,15 +484,17 @@ return 0
     )
 });
 
-/// `KEYS`: the lease, the reply's finished mark, the reply's stream; `ARGV`: the reply, whether it
-/// finished ('1' or '0'), retention in s. Deletes the lease if it is the reply's, marks the reply
-/// finished, and lets its stream go once retention is over: nobody publishes to it again, and
-/// the pub/sub backend only trims a stream that someone reads.
+/// `KEYS`: the lease, the reply's finished mark, the reply's stream, the chat's current reply;
+/// `ARGV`: the reply, whether it finished ('1' or '0'), retention in s. Deletes the lease if it is
+/// the reply's, marks the reply finished, keeps it the chat's current reply for retention from
+/// now, and lets its stream go once retention is over: nobody publishes to it again, and the
+/// pub/sub backend only trims a stream that someone reads.
 static RELEASE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     redis::Script::new(
         r"
 if ARGV[2] == '1' then redis.call('SET', KEYS[2], '1', 'EX', ARGV[3]) end
 redis.call('EXPIRE', KEYS[3], ARGV[3])
+if redis.call('GET', KEYS[4]) == ARGV[1] then redis.call('EXPIRE', KEYS[4], ARGV[3]) end
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 ",
@@ -618,6 +620,7 @@ impl Registry {
                     .key(lease_key(chat))
                     .key(finished_key(reply))
                     .key(stream)
+                    .key(current_key(chat))
                     .arg(reply)
                     .arg(if finished { "1" } else { "0" })
                     .arg(RETENTION.as_secs())
