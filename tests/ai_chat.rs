@@ -33,6 +33,8 @@ const PACE: Duration = Duration::from_millis(25);
 struct Seen {
     /// Each request's body and `authorization` header.
     requests: Mutex<Vec<(Value, Option<String>)>>,
+    /// Each request's query string.
+    queries: Mutex<Vec<String>>,
     /// When each streamed answer was cancelled (its connection closed before the end).
     cancelled: Mutex<Vec<Instant>>,
     completed: AtomicU64,
@@ -89,6 +91,10 @@ async fn completions(
         .lock()
         .unwrap()
         .push((body.into_inner(), auth));
+    seen.queries
+        .lock()
+        .unwrap()
+        .push(req.query_string().to_owned());
     let error = |message: &str| json!({ "error": { "message": message, "type": "mock" } });
     let words: Vec<String> = match model.as_str() {
         "limited" => {
@@ -359,6 +365,30 @@ async fn the_reply_is_the_upstreams_text_in_the_ai_sdks_chunks() {
     })
     .await;
     assert!(completed && mock.cancelled().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_base_url_with_a_query_keeps_it_after_the_path() {
+    let mock = Mock::start();
+    // As Azure OpenAI's base is written: the API version in the query.
+    let base = format!("{}/?api-version=2024-10-21", mock.base());
+    let server =
+        ServerProcess::example_with("ai_chat", &["--upstream", base.as_str(), "--model", "slow"]);
+    let chat = chat_id("query");
+    let chunks = Events::call(
+        &server,
+        "chat",
+        json!({ "chatId": chat, "messages": messages("Hi") }),
+        None,
+    )
+    .await
+    .rest()
+    .await;
+    assert_eq!(text_of(&chunks), TEXT);
+    assert_eq!(
+        mock.seen.queries.lock().unwrap()[..],
+        ["api-version=2024-10-21"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -64,16 +64,22 @@ pub struct OpenAi {
 impl OpenAi {
     /// The API at `base` (as OpenAI's SDKs take it: `https://api.openai.com/v1`,
     /// `http://127.0.0.1:11434/v1`), answering as `model`; `api_key` is sent as a bearer token.
+    ///
+    /// A query in the base (Azure's `?api-version=..`) is kept, after the path.
     pub fn new(base: &str, model: String, api_key: Option<String>) -> Result<Self, String> {
-        let base = base.trim_end_matches('/');
-        reqwest::Url::parse(base).map_err(|err| format!("--upstream {base:?}: {err}"))?;
+        let mut url =
+            reqwest::Url::parse(base).map_err(|err| format!("--upstream {base:?}: {err}"))?;
+        url.path_segments_mut()
+            .map_err(|()| format!("--upstream {base:?}: not an http(s) URL"))?
+            .pop_if_empty()
+            .extend(["chat", "completions"]);
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|err| err.to_string())?;
         Ok(OpenAi {
             client,
-            url: format!("{base}/chat/completions"),
+            url: url.to_string(),
             model,
             api_key: api_key.filter(|key| !key.is_empty()),
         })
