@@ -246,6 +246,17 @@ impl Events {
         }
     }
 
+    /// A new reply to `question` in `chat`.
+    async fn chat(server: &ServerProcess, chat: &str, question: &str) -> Events {
+        let input = json!({ "chatId": chat, "messages": messages(question) });
+        Events::call(server, "chat", input, None).await
+    }
+
+    /// `resume` of `chat`, after `last` if given.
+    async fn resume(server: &ServerProcess, chat: &str, last: Option<&str>) -> Events {
+        Events::call(server, "resume", json!({ "chatId": chat }), last).await
+    }
+
     /// The next `message` event's chunk, or `None` at `done`; fails on an `error` event, and
     /// after 10 s.
     async fn next(&mut self) -> Option<Received> {
@@ -318,13 +329,7 @@ async fn the_reply_is_the_upstreams_text_in_the_ai_sdks_chunks() {
     let mock = Mock::start();
     let server = server(&mock, "slow", &[]);
     let chat = chat_id("whole");
-    let mut events = Events::call(
-        &server,
-        "chat",
-        json!({ "chatId": chat, "messages": messages("Why?") }),
-        None,
-    )
-    .await;
+    let mut events = Events::chat(&server, &chat, "Why?").await;
     let chunks = events.rest().await;
 
     let types: Vec<&str> = chunks.iter().map(chunk_type).collect();
@@ -375,15 +380,7 @@ async fn a_base_url_with_a_query_keeps_it_after_the_path() {
     let server =
         ServerProcess::example_with("ai_chat", &["--upstream", base.as_str(), "--model", "slow"]);
     let chat = chat_id("query");
-    let chunks = Events::call(
-        &server,
-        "chat",
-        json!({ "chatId": chat, "messages": messages("Hi") }),
-        None,
-    )
-    .await
-    .rest()
-    .await;
+    let chunks = Events::chat(&server, &chat, "Hi").await.rest().await;
     assert_eq!(text_of(&chunks), TEXT);
     assert_eq!(
         mock.seen.queries.lock().unwrap()[..],
@@ -396,15 +393,7 @@ async fn reasoning_comes_as_its_own_part_before_the_text() {
     let mock = Mock::start();
     let server = server(&mock, "thinking", &[]);
     let chat = chat_id("thinking");
-    let chunks = Events::call(
-        &server,
-        "chat",
-        json!({ "chatId": chat, "messages": messages("Hm?") }),
-        None,
-    )
-    .await
-    .rest()
-    .await;
+    let chunks = Events::chat(&server, &chat, "Hm?").await.rest().await;
     let types: Vec<&str> = chunks.iter().map(chunk_type).collect();
     assert_eq!(
         types[..6],
@@ -427,13 +416,7 @@ async fn a_cut_client_resumes_exactly_once_during_and_after_the_reply() {
     let mock = Mock::start();
     let server = server(&mock, "slow", &[]);
     let chat = chat_id("cut");
-    let mut events = Events::call(
-        &server,
-        "chat",
-        json!({ "chatId": chat, "messages": messages("Go") }),
-        None,
-    )
-    .await;
+    let mut events = Events::chat(&server, &chat, "Go").await;
     let mut first = Vec::new();
     while text_of(&first).len() < TEXT.len() / 2 {
         first.push(events.next().await.unwrap());
@@ -458,42 +441,29 @@ async fn a_cut_client_resumes_exactly_once_during_and_after_the_reply() {
 
     // After the reply finished: with the same id, the same rest; without one (a reloaded page),
     // the whole reply from its start.
-    let again = Events::call(&server, "resume", json!({ "chatId": chat }), Some(&last_id))
+    let again = Events::resume(&server, &chat, Some(&last_id))
         .await
         .rest()
         .await;
     assert_eq!(text_of(&again), text_of(&rest));
-    let whole = Events::call(&server, "resume", json!({ "chatId": chat }), None)
-        .await
-        .rest()
-        .await;
+    let whole = Events::resume(&server, &chat, None).await.rest().await;
     assert_eq!(chunk_type(&whole[0]), "start");
     assert_eq!(text_of(&whole), TEXT);
     assert_eq!(chunk_type(whole.last().unwrap()), "finish");
     // After its last chunk there is nothing more: the stream ends at once.
     let finish_id = whole.last().unwrap().id.clone().unwrap();
-    let after_end = Events::call(
-        &server,
-        "resume",
-        json!({ "chatId": chat }),
-        Some(&finish_id),
-    )
-    .await
-    .rest()
-    .await;
+    let after_end = Events::resume(&server, &chat, Some(&finish_id))
+        .await
+        .rest()
+        .await;
     assert!(after_end.is_empty(), "{after_end:?}");
 
     // A chat that has no reply: an empty stream, at once.
     let started = Instant::now();
-    let nothing = Events::call(
-        &server,
-        "resume",
-        json!({ "chatId": chat_id("none") }),
-        None,
-    )
-    .await
-    .rest()
-    .await;
+    let nothing = Events::resume(&server, &chat_id("none"), None)
+        .await
+        .rest()
+        .await;
     assert!(nothing.is_empty());
     assert!(started.elapsed() < Duration::from_secs(1));
 
@@ -538,13 +508,7 @@ async fn stop_cancels_the_upstream_within_a_second_and_a_dropped_client_does_not
     let mock = Mock::start();
     let server = server(&mock, "long", &[]);
     let chat = chat_id("stop");
-    let mut events = Events::call(
-        &server,
-        "chat",
-        json!({ "chatId": chat, "messages": messages("Talk") }),
-        None,
-    )
-    .await;
+    let mut events = Events::chat(&server, &chat, "Talk").await;
     for _ in 0..5 {
         events.next().await.unwrap();
     }
@@ -568,7 +532,7 @@ async fn stop_cancels_the_upstream_within_a_second_and_a_dropped_client_does_not
     );
 
     // Stop: the upstream request is cancelled at once, the reply closes its part and finishes.
-    let mut watching = Events::call(&server, "resume", json!({ "chatId": chat }), None).await;
+    let mut watching = Events::resume(&server, &chat, None).await;
     watching.next().await.unwrap();
     let asked = Instant::now();
     let (status, stopped) = call(&server, "stop", json!({ "chatId": chat })).await;
@@ -611,7 +575,7 @@ async fn upstream_failures_are_error_chunks_and_the_server_goes_on() {
     ] {
         let server = server(&mock, model, &[]);
         let chat = chat_id(model);
-        let chunks = Events::call(&server, "chat", json!({ "chatId": chat, "messages": messages("Hi") }), None)
+        let chunks = Events::chat(&server, &chat, "Hi")
             .await
             .rest()
             .await;
@@ -625,7 +589,7 @@ async fn upstream_failures_are_error_chunks_and_the_server_goes_on() {
         // The chat is free again, and the server serves on.
         let (status, _) = call(&server, "stop", json!({ "chatId": chat })).await;
         assert_eq!(status, 200);
-        let again = Events::call(&server, "chat", json!({ "chatId": chat, "messages": messages("Hi") }), None)
+        let again = Events::chat(&server, &chat, "Hi")
             .await
             .rest()
             .await;
@@ -689,26 +653,20 @@ async fn on_redis_replies_resume_and_stop_on_any_instance_and_a_dead_generator_i
 
     // Cut off on A halfway through a few words, resumed on B: the rest, exactly once.
     let chat = chat_id("redis");
-    let mut on_a = Events::call(
-        &a,
-        "chat",
-        json!({ "chatId": chat, "messages": messages("Go") }),
-        None,
-    )
-    .await;
+    let mut on_a = Events::chat(&a, &chat, "Go").await;
     let mut first = Vec::new();
     for _ in 0..10 {
         first.push(on_a.next().await.unwrap());
     }
     drop(on_a);
     let last_id = first.last().unwrap().id.clone().unwrap();
-    let mut on_b = Events::call(&b, "resume", json!({ "chatId": chat }), Some(&last_id)).await;
+    let mut on_b = Events::resume(&b, &chat, Some(&last_id)).await;
     let mut rest = Vec::new();
     for _ in 0..10 {
         rest.push(on_b.next().await.unwrap());
     }
     // A reloaded page on B: the reply from its start, to the same point and on.
-    let mut whole = Events::call(&b, "resume", json!({ "chatId": chat }), None).await;
+    let mut whole = Events::resume(&b, &chat, None).await;
     let mut from_start = Vec::new();
     for _ in 0..20 {
         from_start.push(whole.next().await.unwrap());
@@ -753,15 +711,9 @@ async fn on_redis_replies_resume_and_stop_on_any_instance_and_a_dead_generator_i
 
     // A new reply on A, whose instance dies: readers on B are told within 5 s.
     let chat = chat_id("dead");
-    let mut on_a = Events::call(
-        &a,
-        "chat",
-        json!({ "chatId": chat, "messages": messages("Go") }),
-        None,
-    )
-    .await;
+    let mut on_a = Events::chat(&a, &chat, "Go").await;
     on_a.next().await.unwrap();
-    let mut on_b = Events::call(&b, "resume", json!({ "chatId": chat }), None).await;
+    let mut on_b = Events::resume(&b, &chat, None).await;
     on_b.next().await.unwrap();
     drop(a);
     let killed = Instant::now();
@@ -778,12 +730,6 @@ async fn on_redis_replies_resume_and_stop_on_any_instance_and_a_dead_generator_i
         killed.elapsed()
     );
     // Its chat is free again once the lease expired.
-    let again = Events::call(
-        &b,
-        "chat",
-        json!({ "chatId": chat, "messages": messages("Again") }),
-        None,
-    )
-    .await;
+    let again = Events::chat(&b, &chat, "Again").await;
     drop(again);
 }
